@@ -1,0 +1,43 @@
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine
+
+from app.api.responses import problems
+from app.db import get_engine
+from app.errors import problem_response
+from app.migrations import current_revision, head_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers (no dependencies checked)")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers and its schema is at the latest migration",
+    responses=problems(),
+)
+def readyz(request: Request, engine: Engine = Depends(get_engine)):
+    try:
+        current = current_revision(engine)
+    except Exception:
+        return problem_response(
+            request, status=503, detail="The database is unreachable.", code="database_unavailable"
+        )
+    head = head_revision()
+    if current != head:
+        return problem_response(
+            request,
+            status=503,
+            detail=f"The schema is at {current or 'nothing'}, not {head}: run 'rectrack migrate'.",
+            code="migrations_pending",
+        )
+    return {"status": "ready", "database": engine.dialect.name, "revision": current}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,51 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.api.deps import ClockDep, OrganisationDep, SessionDep
+from app.api.pagination import PageDep, paged
+from app.api.responses import problems
+from app.models import OrganisationKind
+from app.schemas.common import Page
+from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate
+from app.services import organisations as service
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+@router.get("", response_model=Page[OrganisationPublic], responses=problems(422))
+def list_organisations(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+    kind: Annotated[OrganisationKind | None, Query()] = None,
+) -> dict:
+    items, total = service.list_organisations(session, kind=kind, limit=page.limit, offset=page.offset)
+    return paged(request, response, page, items, total)
+
+
+@router.post(
+    "",
+    response_model=OrganisationPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(409, 422),
+)
+def create_organisation(
+    data: OrganisationCreate, session: SessionDep, clock: ClockDep, request: Request, response: Response
+):
+    organisation = service.create_organisation(session, data=data, now=clock.now())
+    response.headers["Location"] = str(request.url_for("read_organisation", organisation_id=organisation.id))
+    return organisation
+
+
+@router.get("/{organisation_id}", response_model=OrganisationPublic, responses=problems(404, 422))
+def read_organisation(organisation: OrganisationDep):
+    return organisation
+
+
+@router.patch("/{organisation_id}", response_model=OrganisationPublic, responses=problems(404, 409, 422))
+def update_organisation(
+    organisation: OrganisationDep, data: OrganisationUpdate, session: SessionDep, clock: ClockDep
+):
+    return service.update_organisation(session, organisation=organisation, data=data, now=clock.now())

@@ -1,0 +1,90 @@
+"""Engine and sessions.
+
+SQLite is the embedded default: WAL so readers never wait for the writer,
+foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for transactions that
+will write, so two writers queue on the lock instead of failing with
+"database is locked" when a read transaction tries to upgrade.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from app.config import Settings, get_settings
+
+WRITE_OPTION = "rectrack_writes"
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write ``postgresql://``; we always drive it with psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_db_engine(settings: Settings, *, pooled: bool = True) -> Engine:
+    """The engine for ``settings``; ``pooled=False`` for one-shot commands."""
+    url = normalise_database_url(settings.database_url)
+    if url.startswith("sqlite"):
+        return _create_sqlite_engine(url, settings.sqlite_busy_timeout_ms)
+    if not pooled:
+        return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": 5},
+    )
+
+
+def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        mode = "BEGIN IMMEDIATE" if writes else "BEGIN"
+        connection.exec_driver_sql(mode)
+
+    return engine
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return create_db_engine(get_settings())
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Iterator[Session]:
+    """A session on its own connection; the caller commits.
+
+    ``writes`` marks the transaction as a writer so that SQLite takes the
+    write lock up front.
+    """
+    with (engine or get_engine()).connect() as connection:
+        if writes:
+            connection = connection.execution_options(**{WRITE_OPTION: True})
+        with Session(bind=connection, expire_on_commit=False) as session:
+            yield session

@@ -1,0 +1,186 @@
+"""Errors as RFC 9457 problem documents.
+
+Services raise ``AppError`` subclasses; the handlers installed by
+``install_error_handlers`` turn them, FastAPI's validation errors, Starlette's
+HTTP errors and anything unexpected into ``application/problem+json``.
+Nothing from an unexpected exception (text, trace) reaches the client.
+"""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("rectrack.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    request_id: str | None = None
+
+
+class AppError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.extensions = extensions
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class RuleViolation(AppError):
+    """The request is well formed but breaks a rule of the domain."""
+
+    status, code, title = 422, "rule_violation", "Rule violated"
+
+
+class InvalidInput(AppError):
+    status, code, title = 422, "invalid_input", "Invalid input"
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if code:
+        body["code"] = code
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+        # Also set here: a 500 is answered outside the middleware that sets it.
+        headers = {**(headers or {}), "X-Request-ID": request_id}
+    body.update(extensions)
+    return JSONResponse(
+        {k: v for k, v in body.items() if v is not None},
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        errors.append(
+            {
+                "location": [str(part) for part in error.get("loc", ())],
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    return errors
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            request,
+            status=exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            code=exc.code,
+            **exc.extensions,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        return problem_response(
+            request,
+            status=422,
+            title="Invalid request",
+            detail=_describe(errors),
+            code="validation_error",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is no resource at {request.url.path}."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return problem_response(
+            request,
+            status=exc.status_code,
+            detail=detail,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return problem_response(
+            request,
+            status=503,
+            title="Service unavailable",
+            detail="The database is unavailable; try again shortly.",
+            code="database_unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return await _database_unavailable(request, exc)  # type: ignore[arg-type]
+        return problem_response(
+            request,
+            status=500,
+            detail="Something went wrong on our side. The error has been logged.",
+            code="internal_error",
+        )

@@ -1,0 +1,39 @@
+"""The application: ``uvicorn app.main:app`` serves it."""
+
+from fastapi import FastAPI
+
+from app.api.routes import health, organisations, recommendations, reports
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+rectrack tracks the recommendations of regulators' reports (CQC reviews,
+Ofsted inspections, serious case reviews, audits) from publication to closure:
+who owns each one, what progress each owner has reported with what evidence,
+and what is overdue against the action-plan deadlines, for any date.
+
+Every error is an RFC 9457 `application/problem+json` document.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="rectrack",
+        version="0.1.0",
+        description=DESCRIPTION,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    for module in (organisations, reports, recommendations):
+        app.include_router(module.router, prefix=API_PREFIX)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,23 @@
+"""All tables, imported here so that ``SQLModel.metadata`` knows them."""
+
+from app.models import base as _base  # noqa: F401  (naming convention first)
+from app.models.organisation import Organisation, OrganisationKind
+from app.models.progress import EvidenceLink, ProgressUpdate
+from app.models.recommendation import (
+    Recommendation,
+    RecommendationCitation,
+    RecommendationOwner,
+)
+from app.models.report import Report, ReportActionPlanOrganisation
+
+__all__ = [
+    "EvidenceLink",
+    "Organisation",
+    "OrganisationKind",
+    "ProgressUpdate",
+    "Recommendation",
+    "RecommendationCitation",
+    "RecommendationOwner",
+    "Report",
+    "ReportActionPlanOrganisation",
+]

@@ -1,0 +1,37 @@
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, text
+from sqlmodel import Field, SQLModel
+
+from app.models.base import UTCDateTime
+
+
+class OrganisationKind(StrEnum):
+    NHS_TRUST = "nhs_trust"
+    FOUNDATION_TRUST = "foundation_trust"
+    CCG = "ccg"
+    NHS_ENGLAND_REGION = "nhs_england_region"
+    COMMUNITY_INTEREST_COMPANY = "community_interest_company"
+    LOCAL_AUTHORITY = "local_authority"
+    CHARITY = "charity"
+    OTHER = "other"
+
+
+ORGANISATION_KINDS = ", ".join(f"'{k.value}'" for k in OrganisationKind)
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        # Codes are unique whatever their case: "Locala" and "LOCALA" are one organisation.
+        Index("uq_organisation_code_lower", text("lower(code)"), unique=True),
+        CheckConstraint(f"kind IN ({ORGANISATION_KINDS})", name="kind_valid"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=40)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,62 @@
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.domain.status import OWNER_STATUSES_SQL, RECOMMENDATION_STATUSES_SQL
+from app.models.base import UTCDateTime
+
+
+class Recommendation(SQLModel, table=True):
+    __tablename__ = "recommendation"
+    __table_args__ = (
+        UniqueConstraint("report_id", "ref"),
+        CheckConstraint(f"status IN ({RECOMMENDATION_STATUSES_SQL})", name="status_valid"),
+        Index("ix_recommendation_report_id_position", "report_id", "position"),
+        Index("ix_recommendation_status_due_date", "status", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", ondelete="CASCADE")
+    ref: str = Field(max_length=20)
+    # Order within the report ("4.10" after "4.9"), derived from ref.
+    position: int
+    text: str = Field(max_length=10000)
+    section: str | None = Field(default=None, max_length=200)
+    # The current rolled-up status, kept in step with the owners' statuses
+    # by the service that records progress.
+    status: str = Field(default="not_started", max_length=32)
+    target_date: date | None = None
+    # Effective due date: target_date, else the report's action-plan due date.
+    due_date: date = Field(index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RecommendationOwner(SQLModel, table=True):
+    """One owning organisation of a recommendation, with its own status."""
+
+    __tablename__ = "recommendation_owner"
+    __table_args__ = (
+        UniqueConstraint("recommendation_id", "organisation_id"),
+        CheckConstraint(f"status IN ({OWNER_STATUSES_SQL})", name="status_valid"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    recommendation_id: int = Field(foreign_key="recommendation.id", ondelete="CASCADE")
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    position: int = 0
+    status: str = Field(default="not_started", max_length=32)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RecommendationCitation(SQLModel, table=True):
+    """A report paragraph that cites the recommendation."""
+
+    __tablename__ = "recommendation_citation"
+    __table_args__ = (UniqueConstraint("recommendation_id", "paragraph"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    recommendation_id: int = Field(foreign_key="recommendation.id", ondelete="CASCADE")
+    paragraph: str = Field(max_length=20)
+    section: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,94 @@
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Organisation
+from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"Organisation {organisation_id} does not exist.")
+    return organisation
+
+
+def find_by_code(session: Session, code: str) -> Organisation | None:
+    return session.exec(select(Organisation).where(func.lower(Organisation.code) == code.lower())).first()
+
+
+def resolve_organisation(session: Session, id_or_code: str) -> Organisation:
+    """An organisation named by its id ("3") or its code ("MYHT", any case)."""
+    organisation = (
+        session.get(Organisation, int(id_or_code)) if id_or_code.isdigit() else None
+    ) or find_by_code(session, id_or_code)
+    if organisation is None:
+        raise NotFound(f"No organisation has the id or code {id_or_code!r}.")
+    return organisation
+
+
+def resolve_codes(session: Session, codes: Sequence[str]) -> list[Organisation]:
+    """Organisations for ``codes`` in the order given; every code must exist."""
+    wanted = {code.lower() for code in codes}
+    if len(wanted) != len(codes):
+        raise InvalidInput("An organisation is named more than once.")
+    found = {
+        o.code.lower(): o
+        for o in session.exec(select(Organisation).where(func.lower(Organisation.code).in_(wanted)))
+    }
+    missing = [code for code in codes if code.lower() not in found]
+    if missing:
+        raise InvalidInput(f"Unknown organisation code(s): {', '.join(missing)}.", unknown=missing)
+    return [found[code.lower()] for code in codes]
+
+
+def list_organisations(
+    session: Session, *, kind: str | None, limit: int, offset: int
+) -> tuple[list[Organisation], int]:
+    query = select(Organisation)
+    if kind:
+        query = query.where(Organisation.kind == kind)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    items = session.exec(query.order_by(Organisation.id).limit(limit).offset(offset)).all()
+    return list(items), total
+
+
+def _ensure_code_free(session: Session, code: str, *, except_id: int | None = None) -> None:
+    existing = find_by_code(session, code)
+    if existing is not None and existing.id != except_id:
+        raise Conflict(
+            f"The code {code!r} is already used by organisation {existing.id}.",
+            existing_id=existing.id,
+        )
+
+
+def add_organisation(session: Session, *, data: OrganisationCreate, now: datetime) -> Organisation:
+    """Stage a new organisation without committing (the seed and the importer share this)."""
+    _ensure_code_free(session, data.code)
+    organisation = Organisation(**data.model_dump(), created_at=now, updated_at=now)
+    session.add(organisation)
+    session.flush()
+    return organisation
+
+
+def create_organisation(session: Session, *, data: OrganisationCreate, now: datetime) -> Organisation:
+    organisation = add_organisation(session, data=data, now=now)
+    session.commit()
+    return organisation
+
+
+def update_organisation(
+    session: Session, *, organisation: Organisation, data: OrganisationUpdate, now: datetime
+) -> Organisation:
+    changes = data.changes()
+    if "code" in changes:
+        _ensure_code_free(session, changes["code"], except_id=organisation.id)
+    for field, value in changes.items():
+        setattr(organisation, field, value)
+    organisation.updated_at = now
+    session.add(organisation)
+    session.commit()
+    return organisation

@@ -1,0 +1,198 @@
+"""Progress updates and evidence: the only way statuses change."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.domain.status import TERMINAL_STATUSES, Status, evidence_required, roll_up
+from app.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from app.models import (
+    EvidenceLink,
+    Organisation,
+    ProgressUpdate,
+    Recommendation,
+    RecommendationOwner,
+)
+from app.schemas.progress import (
+    EvidenceLinkCreate,
+    EvidenceLinkPublic,
+    ProgressUpdateCreate,
+    ProgressUpdatePublic,
+)
+from app.services.organisations import find_by_code
+
+
+def _owners(session: Session, recommendation_id: int) -> list[tuple[RecommendationOwner, Organisation]]:
+    return list(
+        session.exec(
+            select(RecommendationOwner, Organisation)
+            .join(Organisation, Organisation.id == RecommendationOwner.organisation_id)
+            .where(RecommendationOwner.recommendation_id == recommendation_id)
+            .order_by(RecommendationOwner.position)
+        ).all()
+    )
+
+
+def _acting_owner(
+    session: Session, recommendation: Recommendation, code: str | None
+) -> tuple[RecommendationOwner, Organisation]:
+    """The owner a write is for: the one named, or the only one."""
+    owners = _owners(session, recommendation.id)
+    if code is None:
+        if len(owners) == 1:
+            return owners[0]
+        codes = ", ".join(o.code for _, o in owners)
+        raise InvalidInput(
+            f"Recommendation {recommendation.ref} has {len(owners)} owners ({codes}); "
+            "name the one this is for in organisation_code."
+        )
+    for owner, organisation in owners:
+        if organisation.code.lower() == code.lower():
+            return owner, organisation
+    known = find_by_code(session, code)
+    if known is None:
+        raise InvalidInput(f"No organisation has the code {code!r}.")
+    raise RuleViolation(
+        f"{known.code} does not own recommendation {recommendation.ref}; "
+        f"its owners are {', '.join(o.code for _, o in owners)}.",
+        code="not_an_owner",
+    )
+
+
+def _lock(session: Session, recommendation_id: int) -> Recommendation:
+    """Re-read the recommendation with a row lock so concurrent writers roll up in turn."""
+    return session.exec(
+        select(Recommendation).where(Recommendation.id == recommendation_id).with_for_update()
+    ).one()
+
+
+def _evidence_count(session: Session, recommendation_id: int, organisation_id: int) -> int:
+    return session.exec(
+        select(func.count()).where(
+            EvidenceLink.recommendation_id == recommendation_id,
+            EvidenceLink.organisation_id == organisation_id,
+        )
+    ).one()
+
+
+def _latest_status(session: Session, recommendation_id: int, organisation_id: int) -> str:
+    """The owner's status from its latest update by ``reported_on`` (then by entry order)."""
+    return session.exec(
+        select(ProgressUpdate.status)
+        .where(
+            ProgressUpdate.recommendation_id == recommendation_id,
+            ProgressUpdate.organisation_id == organisation_id,
+        )
+        .order_by(ProgressUpdate.reported_on.desc(), ProgressUpdate.id.desc())
+        .limit(1)
+    ).one()
+
+
+def record_progress(
+    session: Session,
+    *,
+    recommendation: Recommendation,
+    data: ProgressUpdateCreate,
+    today: date,
+    now: datetime,
+) -> ProgressUpdatePublic:
+    reported_on = data.reported_on or today
+    if reported_on > today:
+        raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
+    recommendation = _lock(session, recommendation.id)
+    if Status(recommendation.status) in TERMINAL_STATUSES:
+        raise Conflict(
+            f"Recommendation {recommendation.ref} is {recommendation.status}; "
+            "it must be reopened before progress can be reported.",
+            code="recommendation_closed",
+        )
+    owner, organisation = _acting_owner(session, recommendation, data.organisation_code)
+    if evidence_required(data.status, _evidence_count(session, recommendation.id, organisation.id)):
+        raise RuleViolation(
+            f"{organisation.code} has no evidence link on recommendation {recommendation.ref}; "
+            "add one before reporting it implemented.",
+            code="evidence_required",
+        )
+    update = ProgressUpdate(
+        recommendation_id=recommendation.id,
+        organisation_id=organisation.id,
+        author=data.author,
+        narrative=data.narrative,
+        status=data.status,
+        reported_on=reported_on,
+        created_at=now,
+    )
+    session.add(update)
+    session.flush()
+    owner.status = _latest_status(session, recommendation.id, organisation.id)
+    owner.updated_at = now
+    session.add(owner)
+    session.flush()
+    recommendation.status = roll_up(o.status for o, _ in _owners(session, recommendation.id))
+    recommendation.updated_at = now
+    session.add(recommendation)
+    session.commit()
+    return ProgressUpdatePublic(**update.model_dump(), organisation_code=organisation.code)
+
+
+def list_progress_updates(
+    session: Session, *, recommendation: Recommendation, limit: int, offset: int
+) -> tuple[list[ProgressUpdatePublic], int]:
+    where = ProgressUpdate.recommendation_id == recommendation.id
+    total = session.exec(select(func.count()).where(where)).one()
+    rows = session.exec(
+        select(ProgressUpdate, Organisation.code)
+        .join(Organisation, Organisation.id == ProgressUpdate.organisation_id)
+        .where(where)
+        .order_by(ProgressUpdate.reported_on, ProgressUpdate.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [ProgressUpdatePublic(**u.model_dump(), organisation_code=code) for u, code in rows], total
+
+
+def add_evidence(
+    session: Session, *, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
+) -> EvidenceLinkPublic:
+    recommendation = _lock(session, recommendation.id)
+    _, organisation = _acting_owner(session, recommendation, data.organisation_code)
+    if data.progress_update_id is not None:
+        cited = session.get(ProgressUpdate, data.progress_update_id)
+        if cited is None or cited.recommendation_id != recommendation.id:
+            raise NotFound(
+                f"Recommendation {recommendation.ref} has no progress update {data.progress_update_id}."
+            )
+        if cited.organisation_id != organisation.id:
+            raise RuleViolation(
+                f"Progress update {cited.id} was reported by another organisation, not {organisation.code}.",
+                code="not_an_owner",
+            )
+    link = EvidenceLink(
+        recommendation_id=recommendation.id,
+        organisation_id=organisation.id,
+        progress_update_id=data.progress_update_id,
+        url=data.url,
+        title=data.title,
+        description=data.description,
+        created_at=now,
+    )
+    session.add(link)
+    session.commit()
+    return EvidenceLinkPublic(**link.model_dump(), organisation_code=organisation.code)
+
+
+def list_evidence(
+    session: Session, *, recommendation: Recommendation, limit: int, offset: int
+) -> tuple[list[EvidenceLinkPublic], int]:
+    where = EvidenceLink.recommendation_id == recommendation.id
+    total = session.exec(select(func.count()).where(where)).one()
+    rows = session.exec(
+        select(EvidenceLink, Organisation.code)
+        .join(Organisation, Organisation.id == EvidenceLink.organisation_id)
+        .where(where)
+        .order_by(EvidenceLink.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [EvidenceLinkPublic(**e.model_dump(), organisation_code=code) for e, code in rows], total

@@ -1,0 +1,150 @@
+from datetime import date, datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, delete, select
+
+from app.domain.deadlines import action_plan_due_date
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import Organisation, Recommendation, Report, ReportActionPlanOrganisation
+from app.schemas.reports import (
+    OrganisationRef,
+    ReportCreate,
+    ReportPublic,
+    ReportUpdate,
+    check_report_dates,
+)
+from app.services.calendars import calendar_for
+from app.services.organisations import resolve_codes
+
+DEADLINE_INPUTS = frozenset({"received_date", "working_days_allowed", "calendar"})
+
+
+def get_report(session: Session, report_id: int) -> Report:
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"Report {report_id} does not exist.")
+    return report
+
+
+def find_by_slug(session: Session, slug: str) -> Report | None:
+    return session.exec(select(Report).where(Report.slug == slug)).first()
+
+
+def compute_due_date(received: date, working_days: int, calendar: str) -> date:
+    return action_plan_due_date(received, working_days, calendar_for(calendar))
+
+
+def _ensure_slug_free(session: Session, slug: str, *, except_id: int | None = None) -> None:
+    existing = find_by_slug(session, slug)
+    if existing is not None and existing.id != except_id:
+        raise Conflict(f"The slug {slug!r} is already used by report {existing.id}.", existing_id=existing.id)
+
+
+def _set_action_plan_organisations(session: Session, report: Report, codes: list[str]) -> None:
+    organisations = resolve_codes(session, codes)
+    session.exec(
+        delete(ReportActionPlanOrganisation).where(ReportActionPlanOrganisation.report_id == report.id)
+    )
+    for organisation in organisations:
+        session.add(ReportActionPlanOrganisation(report_id=report.id, organisation_id=organisation.id))
+
+
+def add_report(session: Session, *, data: ReportCreate, now: datetime) -> Report:
+    """Stage a new report in the session without committing (the seed and the importer share this)."""
+    _ensure_slug_free(session, data.slug)
+    fields = data.model_dump(exclude={"action_plan_organisations"})
+    fields["received_date"] = data.received_date or data.published_date
+    report = Report(
+        **fields,
+        action_plan_due_date=compute_due_date(
+            fields["received_date"], data.working_days_allowed, data.calendar
+        ),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(report)
+    session.flush()
+    _set_action_plan_organisations(session, report, data.action_plan_organisations)
+    return report
+
+
+def create_report(session: Session, *, data: ReportCreate, now: datetime) -> Report:
+    report = add_report(session, data=data, now=now)
+    session.commit()
+    return report
+
+
+def update_report(session: Session, *, report: Report, data: ReportUpdate, now: datetime) -> Report:
+    changes = data.changes()
+    if "slug" in changes:
+        _ensure_slug_free(session, changes["slug"], except_id=report.id)
+    codes = changes.pop("action_plan_organisations", None)
+    for field, value in changes.items():
+        setattr(report, field, value)
+    try:
+        check_report_dates(report)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if codes is not None:
+        _set_action_plan_organisations(session, report, codes)
+    if DEADLINE_INPUTS & changes.keys():
+        _recompute_deadline(session, report)
+    report.updated_at = now
+    session.add(report)
+    session.commit()
+    return report
+
+
+def _recompute_deadline(session: Session, report: Report) -> None:
+    report.action_plan_due_date = compute_due_date(
+        report.received_date, report.working_days_allowed, report.calendar
+    )
+    session.exec(
+        update(Recommendation)
+        .where(Recommendation.report_id == report.id, Recommendation.target_date.is_(None))
+        .values(due_date=report.action_plan_due_date)
+    )
+
+
+def list_reports(session: Session, *, slug: str | None, limit: int, offset: int) -> tuple[list[Report], int]:
+    query = select(Report)
+    if slug:
+        query = query.where(Report.slug == slug)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    items = session.exec(query.order_by(Report.id).limit(limit).offset(offset)).all()
+    return list(items), total
+
+
+def report_views(session: Session, reports: list[Report]) -> list[ReportPublic]:
+    """Public views of ``reports`` with their organisations and counts, in two queries."""
+    ids = [r.id for r in reports]
+    organisations: dict[int, list[OrganisationRef]] = {i: [] for i in ids}
+    rows = session.exec(
+        select(ReportActionPlanOrganisation.report_id, Organisation)
+        .join(Organisation, Organisation.id == ReportActionPlanOrganisation.organisation_id)
+        .where(ReportActionPlanOrganisation.report_id.in_(ids))
+        .order_by(Organisation.code)
+    )
+    for report_id, organisation in rows:
+        organisations[report_id].append(OrganisationRef.model_validate(organisation))
+    counts = dict(
+        session.exec(
+            select(Recommendation.report_id, func.count())
+            .where(Recommendation.report_id.in_(ids))
+            .group_by(Recommendation.report_id)
+        ).all()
+    )
+    return [
+        ReportPublic.model_validate(
+            {
+                **report.model_dump(),
+                "action_plan_organisations": organisations[report.id],
+                "recommendation_count": counts.get(report.id, 0),
+            }
+        )
+        for report in reports
+    ]
+
+
+def report_view(session: Session, report: Report) -> ReportPublic:
+    return report_views(session, [report])[0]

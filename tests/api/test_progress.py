@@ -1,0 +1,153 @@
+"""Progress updates and evidence: the only way statuses change."""
+
+import pytest
+
+API = "/api/v1"
+
+
+def _post_update(client, rec, status, organisation=None, **extra):
+    body = {"author": "Safeguarding lead", "narrative": f"Now {status}.", "status": status, **extra}
+    if organisation:
+        body["organisation_code"] = organisation
+    return client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=body)
+
+
+def _post_evidence(client, rec, organisation=None, **extra):
+    body = {"url": "https://intranet.example.org/audit.pdf", "title": "Audit report", **extra}
+    if organisation:
+        body["organisation_code"] = organisation
+    return client.post(f"{API}/recommendations/{rec['id']}/evidence-links", json=body)
+
+
+def _status(client, rec):
+    body = client.get(f"{API}/recommendations/{rec['id']}").json()
+    return body["status"], {o["code"]: o["status"] for o in body["owners"]}
+
+
+def test_a_single_owner_moves_through_its_statuses(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    assert _post_update(client, rec, "in_progress").status_code == 201
+    assert _status(client, rec) == ("in_progress", {"MYHT": "in_progress"})
+    problem(_post_update(client, rec, "implemented"), 422, code="evidence_required")
+    assert _post_evidence(client, rec).status_code == 201
+    created = _post_update(client, rec, "implemented")
+    assert created.status_code == 201, created.text
+    assert created.json()["organisation_code"] == "MYHT"
+    assert created.json()["reported_on"] == "2018-07-02"
+    assert _status(client, rec) == ("implemented", {"MYHT": "implemented"})
+
+
+def test_joint_ownership_rolls_up_to_the_least_advanced_owner(client, kirklees):
+    rec = kirklees["recommendations"]["6.1"]
+    _post_update(client, rec, "in_progress", "SWYPFT")
+    assert _status(client, rec)[0] == "not_started"
+    _post_update(client, rec, "in_progress", "CHFT")
+    _post_update(client, rec, "in_progress", "MYHT")
+    assert _status(client, rec)[0] == "in_progress"
+    _post_evidence(client, rec, "CHFT")
+    _post_update(client, rec, "implemented", "CHFT")
+    assert _status(client, rec) == (
+        "in_progress",
+        {"SWYPFT": "in_progress", "CHFT": "implemented", "MYHT": "in_progress"},
+    )
+
+
+def test_evidence_counts_only_for_the_owner_that_gave_it(client, kirklees, problem):
+    rec = kirklees["recommendations"]["9.1"]
+    _post_evidence(client, rec, "Locala")
+    problem(_post_update(client, rec, "implemented", "CHFT"), 422, code="evidence_required")
+    assert _post_update(client, rec, "implemented", "Locala").status_code == 201
+
+
+def test_a_refused_update_leaves_nothing_behind(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.2"]
+    problem(_post_update(client, rec, "implemented"), 422)
+    listed = client.get(f"{API}/recommendations/{rec['id']}/progress-updates").json()
+    assert listed["total"] == 0
+    assert _status(client, rec)[0] == "not_started"
+
+
+def test_an_organisation_that_does_not_own_it_is_refused(client, kirklees, problem):
+    rec = kirklees["recommendations"]["6.1"]
+    problem(_post_update(client, rec, "in_progress", "NKCCG"), 422, code="not_an_owner")
+    problem(_post_evidence(client, rec, "NKCCG"), 422, code="not_an_owner")
+    problem(_post_update(client, rec, "in_progress", "NOBODY"), 422)
+
+
+def test_a_joint_recommendation_needs_the_owner_named(client, kirklees, problem):
+    problem(
+        _post_update(client, kirklees["recommendations"]["6.1"], "in_progress"),
+        422,
+        detail_contains="SWYPFT, CHFT, MYHT",
+    )
+
+
+def test_reported_on_may_not_be_in_the_future(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    problem(_post_update(client, rec, "in_progress", reported_on="2018-07-03"), 422, detail_contains="future")
+    assert _post_update(client, rec, "in_progress", reported_on="2018-07-02").status_code == 201
+
+
+def test_a_backdated_update_does_not_override_a_later_one(client, kirklees):
+    rec = kirklees["recommendations"]["1.1"]
+    _post_update(client, rec, "in_progress", reported_on="2018-06-20")
+    _post_update(client, rec, "not_started", reported_on="2018-06-01")
+    assert _status(client, rec)[0] == "in_progress"
+    updates = client.get(f"{API}/recommendations/{rec['id']}/progress-updates").json()["items"]
+    assert [u["reported_on"] for u in updates] == ["2018-06-01", "2018-06-20"]
+
+
+def test_updates_are_append_only(client, kirklees):
+    rec = kirklees["recommendations"]["1.1"]
+    update = _post_update(client, rec, "in_progress").json()
+    path = f"{API}/recommendations/{rec['id']}/progress-updates"
+    assert client.put(f"{path}/{update['id']}", json={}).status_code in (404, 405)
+    assert client.delete(path).status_code == 405
+    assert client.patch(path, json={}).status_code == 405
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "ftp://example.org/a.pdf",
+        "https://",
+        "not a url",
+        "https://example.org/" + "a" * 2000,
+    ],
+)
+def test_evidence_urls_must_be_http_or_https(client, kirklees, problem, url):
+    rec = kirklees["recommendations"]["1.1"]
+    problem(_post_evidence(client, rec, url=url), 422)
+    assert client.get(f"{API}/recommendations/{rec['id']}/evidence-links").json()["total"] == 0
+
+
+def test_evidence_can_cite_a_progress_update_of_the_same_owner(client, kirklees, problem):
+    rec = kirklees["recommendations"]["9.1"]
+    locala = _post_update(client, rec, "in_progress", "Locala").json()
+    chft = _post_update(client, rec, "in_progress", "CHFT").json()
+    linked = _post_evidence(client, rec, "Locala", progress_update_id=locala["id"])
+    assert linked.status_code == 201 and linked.json()["progress_update_id"] == locala["id"]
+    problem(_post_evidence(client, rec, "Locala", progress_update_id=chft["id"]), 422, code="not_an_owner")
+    problem(_post_evidence(client, rec, "Locala", progress_update_id=99999), 404)
+    listed = client.get(f"{API}/recommendations/{rec['id']}/evidence-links").json()
+    assert [e["title"] for e in listed["items"]] == ["Audit report"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"author": "a", "narrative": "n", "status": "verified"},
+        {"author": "a", "narrative": "n", "status": "done"},
+        {"author": "a", "narrative": "", "status": "in_progress"},
+        {"author": "a" * 201, "narrative": "n", "status": "in_progress"},
+        {"author": "a", "narrative": "n", "status": "in_progress", "organisation_id": 1},
+        {"author": "a", "narrative": "n", "status": "in_progress", "reported_on": "yesterday"},
+    ],
+    ids=["assurer-status", "unknown-status", "empty-narrative", "long-author", "unknown-field", "bad-date"],
+)
+def test_malformed_updates_are_refused(client, kirklees, problem, body):
+    rec = kirklees["recommendations"]["1.1"]
+    problem(client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=body), 422)

@@ -1,0 +1,141 @@
+"""Test database, sessions and clients.
+
+The suite runs on a real database through the real migrations: a fresh SQLite
+file by default, or PostgreSQL when ``RECTRACK_TEST_POSTGRES_URL`` is set
+(``scripts/with-postgres`` sets it). Each test runs inside a transaction that
+is rolled back, with the application's commits turned into savepoints.
+"""
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from app.api.deps import get_clock, get_session
+from app.clock import FixedClock
+from app.config import Settings, get_settings
+from app.db import create_db_engine, get_engine
+from app.main import create_app
+from app.migrations import upgrade
+
+# The date the tests live on unless they say otherwise: a Monday after the
+# Kirklees action plan fell due.
+TODAY = date(2018, 7, 2)
+
+
+def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("RECTRACK_TEST_POSTGRES_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'rectrack-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _test_database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = create_db_engine(settings)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    upgrade(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine):
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(connection) -> Iterator[Session]:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(at=datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock):
+    def request_session():
+        # As in production, whatever a request leaves uncommitted is rolled back.
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+    application = create_app(settings)
+    application.dependency_overrides[get_session] = request_session
+    application.dependency_overrides[get_engine] = lambda: engine
+    application.dependency_overrides[get_settings] = lambda: settings
+    application.dependency_overrides[get_clock] = lambda: clock
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def seeded(session: Session, clock: FixedClock):
+    """The Kirklees review, loaded through the seed loader."""
+    from seed.loader import load_seed
+
+    return load_seed(session, now=clock.now())
+
+
+def check_problem(
+    response, status: int, *, code: str | None = None, detail_contains: str | None = None
+) -> dict:
+    """Assert ``response`` is an RFC 9457 problem document with ``status``; return it."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    assert body["title"] and body["type"] == "about:blank"
+    assert body.get("detail"), body
+    assert body.get("request_id") == response.headers["x-request-id"]
+    if code is not None:
+        assert body.get("code") == code, body
+    if detail_contains is not None:
+        assert detail_contains in body["detail"], body["detail"]
+    return body
+
+
+@pytest.fixture
+def problem():
+    return check_problem
+
+
+@pytest.fixture
+def kirklees(client, seeded) -> dict:
+    """The seeded report as the API shows it, with its recommendations by ref."""
+    report = client.get("/api/v1/reports", params={"slug": "kirklees-clas-2018"}).json()["items"][0]
+    items = client.get(f"/api/v1/reports/{report['id']}/recommendations", params={"limit": 100}).json()[
+        "items"
+    ]
+    return {"report": report, "recommendations": {r["ref"]: r for r in items}}
