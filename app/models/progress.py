@@ -15,7 +15,7 @@ class ProgressUpdate(SQLModel, table=True):
         CheckConstraint(f"status IN ({OWNER_STATUSES_SQL})", name="status_valid"),
         # The latest update of each owner as of a date.
         Index(
-            "ix_progress_update_recommendation_id_organisation_id_reported_on",
+            "ix_progress_update_owner_reported_on",
             "recommendation_id",
             "organisation_id",
             "reported_on",

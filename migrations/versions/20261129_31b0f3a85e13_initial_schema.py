@@ -152,7 +152,7 @@ def upgrade() -> None:
             batch_op.f("ix_progress_update_organisation_id"), ["organisation_id"], unique=False
         )
         batch_op.create_index(
-            "ix_progress_update_recommendation_id_organisation_id_reported_on",
+            "ix_progress_update_owner_reported_on",
             ["recommendation_id", "organisation_id", "reported_on"],
             unique=False,
         )
@@ -269,7 +269,7 @@ def downgrade() -> None:
     op.drop_table("recommendation_owner")
     op.drop_table("recommendation_citation")
     with op.batch_alter_table("progress_update", schema=None) as batch_op:
-        batch_op.drop_index("ix_progress_update_recommendation_id_organisation_id_reported_on")
+        batch_op.drop_index("ix_progress_update_owner_reported_on")
         batch_op.drop_index(batch_op.f("ix_progress_update_organisation_id"))
 
     op.drop_table("progress_update")
