@@ -1,0 +1,42 @@
+# rectrack: `make run` to serve the Kirklees review, `make test` for the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-sqlite test-postgres lint install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Migrate and seed the embedded SQLite database, then serve on 127.0.0.1:8000.
+run: install
+	$(BIN)/rectrack migrate
+	$(BIN)/rectrack seed
+	$(BIN)/rectrack serve
+
+## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL.
+test: lint test-sqlite test-postgres
+
+lint: install-dev
+	$(BIN)/ruff check app seed migrations tests
+
+test-sqlite: install-dev
+	env -u RECTRACK_DATABASE_URL -u RECTRACK_TEST_POSTGRES_URL $(BIN)/pytest
+
+test-postgres: install-dev
+	scripts/with-postgres $(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis rectrack.db rectrack.db-wal rectrack.db-shm
