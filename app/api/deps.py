@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -12,7 +12,9 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import WRITE_OPTION, get_engine
 from app.models import Organisation, Recommendation, Report
+from app.schemas.common import Day
 from app.services import organisations, recommendations, reports
+from app.services.as_of import AsOf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -57,3 +59,17 @@ def valid_recommendation(
 OrganisationDep = Annotated[Organisation, Depends(valid_organisation)]
 ReportDep = Annotated[Report, Depends(valid_report)]
 RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]
+
+
+def get_as_of(
+    today: TodayDep,
+    settings: SettingsDep,
+    as_of: Annotated[
+        Day | None,
+        Query(description="The date to answer for; today (Europe/London) when left out."),
+    ] = None,
+) -> AsOf:
+    return AsOf(day=as_of or today, today=today, due_soon_working_days=settings.due_soon_working_days)
+
+
+AsOfDep = Annotated[AsOf, Depends(get_as_of)]

@@ -1,3 +1,4 @@
+from datetime import date
 from typing import Annotated, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
@@ -56,6 +57,19 @@ def _http_url(value: str) -> str:
         raise ValueError("must not contain spaces")
     return value
 
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+
+
+def _within_supported_years(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+# Every date a client sends: working-day arithmetic needs a bounded calendar.
+Day = Annotated[date, AfterValidator(_within_supported_years)]
 
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]

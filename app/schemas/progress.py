@@ -4,6 +4,7 @@ from pydantic import Field
 
 from app.domain.status import OwnerStatus
 from app.schemas.common import (
+    Day,
     HttpUrl,
     LongText,
     Name,
@@ -25,7 +26,7 @@ class ProgressUpdateCreate(RequestModel):
     author: Name = Field(examples=["Named nurse for safeguarding children"])
     narrative: LongText = Field(examples=["Audit of 50 maternity records completed; actions agreed."])
     status: OwnerStatus = Field(description="The owner's status after this update.")
-    reported_on: date | None = Field(
+    reported_on: Day | None = Field(
         default=None, description="The date the progress refers to; today when left out, never in the future."
     )
 

@@ -6,6 +6,7 @@ from pydantic import Field
 from app.domain.deadlines import Rag
 from app.domain.status import OwnerStatus, Status
 from app.schemas.common import (
+    Day,
     LongText,
     Name,
     OrganisationCode,
@@ -29,7 +30,7 @@ class RecommendationCreate(RequestModel):
         description="Codes of the owning organisations.", examples=[["NKCCG", "GHCCG"]]
     )
     citations: Annotated[list[CitationIn], Field(max_length=100)] = Field(default_factory=list)
-    target_date: date | None = None
+    target_date: Day | None = None
 
 
 class OwnerPublic(ResponseModel):

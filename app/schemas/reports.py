@@ -5,6 +5,7 @@ from pydantic import Field, model_validator
 
 from app.domain.calendar import CALENDARS
 from app.schemas.common import (
+    Day,
     HttpUrl,
     Name,
     OrganisationCode,
@@ -35,10 +36,10 @@ class ReportCreate(RequestModel):
     title: Annotated[str, Field(min_length=1, max_length=500)]
     regulator: Name = Field(examples=["Care Quality Commission"])
     area: Name | None = Field(default=None, examples=["Kirklees"])
-    review_start_date: date | None = None
-    review_end_date: date | None = None
-    published_date: date | None = None
-    received_date: date | None = Field(
+    review_start_date: Day | None = None
+    review_end_date: Day | None = None
+    published_date: Day | None = None
+    received_date: Day | None = Field(
         default=None, description="When the owners received the report; defaults to published_date."
     )
     working_days_allowed: WorkingDays = 20
@@ -48,7 +49,7 @@ class ReportCreate(RequestModel):
         description="Codes of the organisations the action plan is required from.",
         examples=[["GHCCG", "NKCCG"]],
     )
-    action_plan_submitted_date: date | None = None
+    action_plan_submitted_date: Day | None = None
     source_url: HttpUrl | None = None
 
     @model_validator(mode="after")
@@ -76,14 +77,14 @@ class ReportUpdate(PatchModel):
     title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
     regulator: Name | None = None
     area: Name | None = None
-    review_start_date: date | None = None
-    review_end_date: date | None = None
-    published_date: date | None = None
-    received_date: date | None = None
+    review_start_date: Day | None = None
+    review_end_date: Day | None = None
+    published_date: Day | None = None
+    received_date: Day | None = None
     working_days_allowed: WorkingDays | None = None
     calendar: CalendarName | None = None
     action_plan_organisations: OrganisationCodes | None = None
-    action_plan_submitted_date: date | None = None
+    action_plan_submitted_date: Day | None = None
     source_url: HttpUrl | None = None
 
 

@@ -1,11 +1,12 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import Select, case, func, not_, or_
 from sqlmodel import Session, select
 
-from app.domain.deadlines import deadline_state
+from app.domain.deadlines import Rag, deadline_state
 from app.domain.status import Status
 from app.errors import Conflict, NotFound
 from app.models import (
@@ -21,6 +22,8 @@ from app.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
 )
+from app.services import as_of as as_of_sql
+from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes, resolve_organisation
 
@@ -94,17 +97,24 @@ def create_recommendation(
     return recommendation
 
 
+class SortOrder(StrEnum):
+    REF = "ref"
+    DUE_DATE = "due_date"
+    DUE_DATE_DESC = "-due_date"
+    DAYS_OVERDUE = "days_overdue"
+
+
 @dataclass(frozen=True)
 class RecommendationFilters:
     report_id: int | None = None
     organisation: str | None = None  # id or code
     statuses: list[Status] = field(default_factory=list)
+    overdue: bool | None = None
+    rags: list[Rag] = field(default_factory=list)
+    due_before: date | None = None
 
 
-def list_recommendations(
-    session: Session, *, filters: RecommendationFilters, limit: int, offset: int
-) -> tuple[list[Recommendation], int]:
-    query = select(Recommendation)
+def _filtered(session: Session, query: Select, filters: RecommendationFilters, as_of: AsOf, status) -> Select:
     if filters.report_id is not None:
         query = query.where(Recommendation.report_id == filters.report_id)
     if filters.organisation is not None:
@@ -114,36 +124,84 @@ def list_recommendations(
         )
         query = query.where(Recommendation.id.in_(owned))
     if filters.statuses:
-        query = query.where(Recommendation.status.in_([s.value for s in filters.statuses]))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    items = session.exec(
-        query.order_by(Recommendation.report_id, Recommendation.position, Recommendation.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(items), total
+        query = query.where(status.in_([Status(s).value for s in filters.statuses]))
+    if filters.overdue is not None:
+        overdue = as_of_sql.is_overdue(as_of, status)
+        query = query.where(overdue if filters.overdue else not_(overdue))
+    if filters.rags:
+        query = query.where(or_(*(as_of_sql.rag_condition(as_of, status, c) for c in filters.rags)))
+    if filters.due_before is not None:
+        query = query.where(Recommendation.due_date < filters.due_before)
+    return query
 
 
-def recommendation_views(
-    session: Session, recommendations: list[Recommendation], *, as_of: date, due_soon_working_days: int
-) -> list[RecommendationPublic]:
-    """Public views of a page of recommendations: three queries, whatever the page size."""
-    ids = [r.id for r in recommendations]
+def _ordered(query: Select, sort: SortOrder, as_of: AsOf, status) -> Select:
+    tie_break = (Recommendation.report_id, Recommendation.position, Recommendation.id)
+    match sort:
+        case SortOrder.REF:
+            return query.order_by(*tie_break)
+        case SortOrder.DUE_DATE:
+            return query.order_by(Recommendation.due_date, *tie_break)
+        case SortOrder.DUE_DATE_DESC:
+            return query.order_by(Recommendation.due_date.desc(), *tie_break)
+        case SortOrder.DAYS_OVERDUE:
+            # Most overdue first: overdue items by due date, then everything else.
+            not_overdue = case((as_of_sql.is_overdue(as_of, status), 0), else_=1)
+            return query.order_by(not_overdue, Recommendation.due_date, *tie_break)
+
+
+def list_recommendations(
+    session: Session,
+    *,
+    filters: RecommendationFilters,
+    as_of: AsOf,
+    sort: SortOrder = SortOrder.REF,
+    limit: int,
+    offset: int,
+) -> tuple[list[RecommendationPublic], int]:
+    """A page of recommendations as of a date; filtering, sorting and counting run in SQL."""
+    status = as_of_sql.recommendation_status(as_of)
+    base = select(Recommendation.id).join(Report, Report.id == Recommendation.report_id)
+    base = _filtered(session, base, filters, as_of, status)
+    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    page = select(Recommendation, status.label("status_as_of"), Report.calendar).join(
+        Report, Report.id == Recommendation.report_id
+    )
+    page = _ordered(_filtered(session, page, filters, as_of, status), sort, as_of, status)
+    rows = session.exec(page.limit(limit).offset(offset)).all()
+    return _views(session, rows, as_of), total
+
+
+def recommendation_view(
+    session: Session, recommendation: Recommendation, *, as_of: AsOf
+) -> RecommendationPublic:
+    status = as_of_sql.recommendation_status(as_of)
+    row = session.exec(
+        select(Recommendation, status.label("status_as_of"), Report.calendar)
+        .join(Report, Report.id == Recommendation.report_id)
+        .where(Recommendation.id == recommendation.id)
+    ).one()
+    return _views(session, [row], as_of)[0]
+
+
+def _owners_as_of(session: Session, ids: list[int], as_of: AsOf) -> dict[int, list[OwnerPublic]]:
     owners: dict[int, list[OwnerPublic]] = defaultdict(list)
-    for owner, organisation in session.exec(
-        select(RecommendationOwner, Organisation)
+    rows = session.exec(
+        select(RecommendationOwner, Organisation, as_of_sql.owner_status(as_of).label("status_as_of"))
         .join(Organisation, Organisation.id == RecommendationOwner.organisation_id)
         .where(RecommendationOwner.recommendation_id.in_(ids))
         .order_by(RecommendationOwner.recommendation_id, RecommendationOwner.position)
-    ):
+    )
+    for owner, organisation, status in rows:
         owners[owner.recommendation_id].append(
             OwnerPublic(
-                organisation_id=organisation.id,
-                code=organisation.code,
-                name=organisation.name,
-                status=owner.status,
+                organisation_id=organisation.id, code=organisation.code, name=organisation.name, status=status
             )
         )
+    return owners
+
+
+def _citations(session: Session, ids: list[int]) -> dict[int, list[CitationPublic]]:
     citations: dict[int, list[CitationPublic]] = defaultdict(list)
     for citation in session.exec(
         select(RecommendationCitation)
@@ -151,28 +209,31 @@ def recommendation_views(
         .order_by(RecommendationCitation.recommendation_id, RecommendationCitation.id)
     ):
         citations[citation.recommendation_id].append(CitationPublic.model_validate(citation))
-    calendars = dict(
-        session.exec(
-            select(Report.id, Report.calendar).where(Report.id.in_({r.report_id for r in recommendations}))
-        ).all()
-    )
+    return citations
+
+
+def _views(session: Session, rows, as_of: AsOf) -> list[RecommendationPublic]:
+    """Public views of a page of (recommendation, status as of, calendar) rows: two more queries."""
+    ids = [recommendation.id for recommendation, _, _ in rows]
+    owners = _owners_as_of(session, ids, as_of)
+    citations = _citations(session, ids)
     views = []
-    for recommendation in recommendations:
+    for recommendation, status, calendar in rows:
         state = deadline_state(
             due=recommendation.due_date,
-            status=Status(recommendation.status),
-            today=as_of,
-            calendar=calendar_for(calendars[recommendation.report_id]),
-            due_soon_working_days=due_soon_working_days,
+            status=Status(status),
+            today=as_of.day,
+            calendar=calendar_for(calendar),
+            due_soon_working_days=as_of.due_soon_working_days,
         )
         views.append(
             RecommendationPublic(
                 **recommendation.model_dump(exclude={"position", "due_date", "status"}),
-                status=recommendation.status,
+                status=status,
                 owners=owners[recommendation.id],
                 citations=citations[recommendation.id],
                 effective_due_date=recommendation.due_date,
-                as_of=as_of,
+                as_of=as_of.day,
                 overdue=state.overdue,
                 days_overdue=state.days_overdue,
                 working_days_overdue=state.working_days_overdue,

@@ -1,13 +1,14 @@
-from datetime import date
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.api.deps import ClockDep, RecommendationDep, ReportDep, SessionDep, SettingsDep, TodayDep
+from app.api.deps import AsOfDep, ClockDep, RecommendationDep, ReportDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
+from app.domain.deadlines import Rag
 from app.domain.status import Status
-from app.schemas.common import Page
+from app.schemas.common import Day, Page
 from app.schemas.progress import (
     EvidenceLinkCreate,
     EvidenceLinkPublic,
@@ -17,7 +18,7 @@ from app.schemas.progress import (
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
 from app.services import progress
 from app.services import recommendations as service
-from app.services.recommendations import RecommendationFilters
+from app.services.recommendations import RecommendationFilters, SortOrder
 
 router = APIRouter(tags=["recommendations"])
 
@@ -29,20 +30,45 @@ OrganisationFilter = Annotated[
         description="Only recommendations this organisation owns: its id or its code (any case).",
     ),
 ]
-StatusFilter = Annotated[list[Status] | None, Query(max_length=5, description="Any of these statuses.")]
-AsOf = Annotated[
-    date | None, Query(description="The date to answer for; today (Europe/London) when left out.")
+
+
+def recommendation_filters(
+    organisation_id: OrganisationFilter = None,
+    status: Annotated[
+        list[Status] | None, Query(max_length=5, description="Any of these statuses (as of `as_of`).")
+    ] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(description="Only overdue (true) or only not overdue (false) items, as of `as_of`."),
+    ] = None,
+    rag: Annotated[list[Rag] | None, Query(max_length=5, description="Any of these RAG colours.")] = None,
+    due_before: Annotated[
+        Day | None, Query(description="Only items whose effective due date is before this.")
+    ] = None,
+) -> RecommendationFilters:
+    return RecommendationFilters(
+        organisation=organisation_id,
+        statuses=status or [],
+        overdue=overdue,
+        rags=rag or [],
+        due_before=due_before,
+    )
+
+
+FiltersDep = Annotated[RecommendationFilters, Depends(recommendation_filters)]
+Sort = Annotated[
+    SortOrder,
+    Query(
+        description="`ref` (report order), `due_date`, `-due_date`, or `days_overdue` (most overdue first)."
+    ),
 ]
 
 
-def _list(request, response, session, settings, page, filters: RecommendationFilters, as_of: date) -> dict:
+def _page(request, response, session, page, filters, as_of, sort) -> dict:
     items, total = service.list_recommendations(
-        session, filters=filters, limit=page.limit, offset=page.offset
+        session, filters=filters, as_of=as_of, sort=sort, limit=page.limit, offset=page.offset
     )
-    views = service.recommendation_views(
-        session, items, as_of=as_of, due_soon_working_days=settings.due_soon_working_days
-    )
-    return paged(request, response, page, views, total)
+    return paged(request, response, page, items, total)
 
 
 @router.get("/recommendations", response_model=Page[RecommendationPublic], responses=problems(404, 422))
@@ -50,16 +76,14 @@ def list_recommendations(
     request: Request,
     response: Response,
     session: SessionDep,
-    settings: SettingsDep,
-    today: TodayDep,
     page: PageDep,
-    report_id: Annotated[int | None, Query(ge=1)] = None,
-    organisation_id: OrganisationFilter = None,
-    status: StatusFilter = None,
-    as_of: AsOf = None,
+    filters: FiltersDep,
+    as_of: AsOfDep,
+    report_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    sort: Sort = SortOrder.REF,
 ) -> dict:
-    filters = RecommendationFilters(report_id=report_id, organisation=organisation_id, statuses=status or [])
-    return _list(request, response, session, settings, page, filters, as_of or today)
+    filters = replace(filters, report_id=report_id)
+    return _page(request, response, session, page, filters, as_of, sort)
 
 
 @router.get(
@@ -72,15 +96,13 @@ def list_report_recommendations(
     response: Response,
     report: ReportDep,
     session: SessionDep,
-    settings: SettingsDep,
-    today: TodayDep,
     page: PageDep,
-    organisation_id: OrganisationFilter = None,
-    status: StatusFilter = None,
-    as_of: AsOf = None,
+    filters: FiltersDep,
+    as_of: AsOfDep,
+    sort: Sort = SortOrder.REF,
 ) -> dict:
-    filters = RecommendationFilters(report_id=report.id, organisation=organisation_id, statuses=status or [])
-    return _list(request, response, session, settings, page, filters, as_of or today)
+    filters = replace(filters, report_id=report.id)
+    return _page(request, response, session, page, filters, as_of, sort)
 
 
 @router.post(
@@ -93,8 +115,8 @@ def create_recommendation(
     report: ReportDep,
     data: RecommendationCreate,
     session: SessionDep,
-    settings: SettingsDep,
     clock: ClockDep,
+    as_of: AsOfDep,
     request: Request,
     response: Response,
 ):
@@ -102,13 +124,7 @@ def create_recommendation(
     response.headers["Location"] = str(
         request.url_for("read_recommendation", recommendation_id=recommendation.id)
     )
-    return _view(session, settings, recommendation, clock.today())
-
-
-def _view(session, settings, recommendation, as_of: date) -> RecommendationPublic:
-    return service.recommendation_views(
-        session, [recommendation], as_of=as_of, due_soon_working_days=settings.due_soon_working_days
-    )[0]
+    return service.recommendation_view(session, recommendation, as_of=as_of)
 
 
 @router.get(
@@ -116,14 +132,8 @@ def _view(session, settings, recommendation, as_of: date) -> RecommendationPubli
     response_model=RecommendationPublic,
     responses=problems(404, 422),
 )
-def read_recommendation(
-    recommendation: RecommendationDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    today: TodayDep,
-    as_of: AsOf = None,
-):
-    return _view(session, settings, recommendation, as_of or today)
+def read_recommendation(recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep):
+    return service.recommendation_view(session, recommendation, as_of=as_of)
 
 
 @router.post(

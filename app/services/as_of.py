@@ -1,0 +1,140 @@
+"""SQL for "as of a date": statuses, overdue and RAG, computed by the database.
+
+Each owner's status as of D is the status of its latest progress update with
+``reported_on <= D`` (then the latest entered); a recommendation's is its
+least advanced owner's. ``reported_on`` is never in the future, so for any D
+on or after today the stored, rolled-up columns already hold the answer and
+the queries use them (and their indexes); only a past D needs the history.
+
+The pure rules in ``app.domain.deadlines`` say the same thing for one
+recommendation; tests hold the two to agreement.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+
+from app.domain.calendar import CALENDARS
+from app.domain.deadlines import Rag, due_soon_threshold
+from app.domain.status import DONE_STATUSES, OWNER_STATUS_ORDER, OwnerStatus, Status
+from app.models import ProgressUpdate, Recommendation, RecommendationOwner, Report
+from app.services.calendars import calendar_for
+
+_RANK = {status.value: rank for rank, status in enumerate(OWNER_STATUS_ORDER)}
+_DONE = [s.value for s in DONE_STATUSES]
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The date a question is asked for, and what the answer depends on."""
+
+    day: date
+    today: date
+    due_soon_working_days: int
+
+    @property
+    def is_current(self) -> bool:
+        """True when the stored current statuses are the statuses as of ``day``."""
+        return self.day >= self.today
+
+
+def _rank_to_status(rank: ColumnElement) -> ColumnElement:
+    return case(
+        *((rank == r, literal(s.value)) for r, s in enumerate(OWNER_STATUS_ORDER)),
+        else_=literal(OwnerStatus.NOT_STARTED.value),
+    )
+
+
+def _rank_of(status: ColumnElement) -> ColumnElement:
+    return case(*((status == s, literal(r)) for s, r in _RANK.items()), else_=literal(0))
+
+
+def owner_status(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
+    """The status of the owner row ``owner`` as of ``as_of.day``."""
+    if as_of.is_current:
+        return owner.status
+    latest = (
+        select(ProgressUpdate.status)
+        .where(
+            ProgressUpdate.recommendation_id == owner.recommendation_id,
+            ProgressUpdate.organisation_id == owner.organisation_id,
+            ProgressUpdate.reported_on <= as_of.day,
+        )
+        .order_by(ProgressUpdate.reported_on.desc(), ProgressUpdate.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(latest, literal(OwnerStatus.NOT_STARTED.value))
+
+
+def recommendation_status(as_of: AsOf) -> ColumnElement:
+    """The rolled-up status of ``Recommendation`` as of ``as_of.day``."""
+    if as_of.is_current:
+        return Recommendation.status
+    least_rank = (
+        select(func.min(_rank_of(owner_status(as_of))))
+        .where(RecommendationOwner.recommendation_id == Recommendation.id)
+        .scalar_subquery()
+    )
+    return _rank_to_status(func.coalesce(least_rank, literal(0)))
+
+
+def is_done(status: ColumnElement) -> ColumnElement:
+    return status.in_(_DONE)
+
+
+def is_overdue(as_of: AsOf, status: ColumnElement) -> ColumnElement:
+    return and_(Recommendation.due_date < as_of.day, not_(is_done(status)))
+
+
+def due_soon_thresholds(as_of: AsOf) -> dict[str, date]:
+    return {
+        name: due_soon_threshold(as_of.day, calendar_for(name), as_of.due_soon_working_days)
+        for name in CALENDARS
+    }
+
+
+def due_soon_limit(as_of: AsOf) -> ColumnElement:
+    """The last due date that is still "due soon", in the calendar of each row's report."""
+    thresholds = due_soon_thresholds(as_of)
+    return case(*((Report.calendar == name, literal(day)) for name, day in thresholds.items()))
+
+
+def is_due_soon(as_of: AsOf, status: ColumnElement) -> ColumnElement:
+    return and_(
+        not_(is_done(status)),
+        Recommendation.due_date >= as_of.day,
+        Recommendation.due_date <= due_soon_limit(as_of),
+    )
+
+
+def rag(as_of: AsOf, status: ColumnElement) -> ColumnElement:
+    """The RAG colour; the query must join ``Report`` (for its calendar)."""
+    return case(
+        (status == Status.VERIFIED.value, literal(Rag.BLUE.value)),
+        (status == Status.CLOSED_NOT_IMPLEMENTED.value, literal(Rag.GREY.value)),
+        (status == Status.IMPLEMENTED.value, literal(Rag.GREEN.value)),
+        (Recommendation.due_date < as_of.day, literal(Rag.RED.value)),
+        (Recommendation.due_date <= due_soon_limit(as_of), literal(Rag.AMBER.value)),
+        else_=literal(Rag.GREEN.value),
+    )
+
+
+def rag_condition(as_of: AsOf, status: ColumnElement, colour: Rag) -> ColumnElement:
+    """A filter for one colour, written so the date comparisons can use indexes."""
+    open_ = not_(is_done(status))
+    match colour:
+        case Rag.BLUE:
+            return status == Status.VERIFIED.value
+        case Rag.GREY:
+            return status == Status.CLOSED_NOT_IMPLEMENTED.value
+        case Rag.RED:
+            return is_overdue(as_of, status)
+        case Rag.AMBER:
+            return is_due_soon(as_of, status)
+        case Rag.GREEN:
+            return or_(
+                status == Status.IMPLEMENTED.value,
+                and_(open_, Recommendation.due_date > due_soon_limit(as_of)),
+            )
