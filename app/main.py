@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from app.api.routes import health, organisations, recommendations, reports
+from app.api.routes import health, organisations, recommendations, reports, summaries
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
-    for module in (organisations, reports, recommendations):
+    for module in (organisations, reports, recommendations, summaries):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

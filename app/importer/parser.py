@@ -21,9 +21,11 @@ the same way by other regulators:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
+from itertools import accumulate
 from typing import Any
 
 from app.importer.matching import normalise_org_name
@@ -197,8 +199,9 @@ def _contents_lines(lines: Sequence[_Line]) -> dict[int, str]:
     """Line index -> the entry's title, for every line that belongs to a contents list.
 
     The block after a "Contents" line runs to the first blank line after an
-    entry; elsewhere a line counts only when it has dot leaders, or a tab or a
-    run of spaces before a page number, and a short title.
+    entry, or to the first sentence-like line; elsewhere a line counts only
+    when it has dot leaders, or a tab or a run of spaces before a page number,
+    and a short title.
     """
     found: dict[int, str] = {}
     in_block = started = False
@@ -215,6 +218,7 @@ def _contents_lines(lines: Sequence[_Line]) -> dict[int, str]:
         entry = _CONTENTS_ENTRY.match(raw) or _DOT_LEADERS.match(raw)
         if in_block and entry is None:
             entry = _PAGE_NUMBER.match(raw)
+            in_block = entry is not None or _heading_like(line.text)
         if in_block or (entry and len(entry["title"].split()) <= 12):
             title = entry["title"] if entry else raw
             found[index] = _SPACES.sub(" ", title).rstrip(" .").strip()
@@ -243,18 +247,34 @@ class _FrontMatter:
 
 
 def _read_front_matter(lines: Sequence[_Line]) -> _FrontMatter:
-    """The "Key: value" fields, and organisation names from lists such as "Provider services included"."""
+    """The "Key: value" fields, and organisation names from lists such as "Provider services included".
+
+    A value may go on over the following lines (hard-wrapped, or one bullet a line) up to a blank
+    line or the next field.
+    """
     front = _FrontMatter()
     for index, line in enumerate(lines):
         match = _FIELD.match(line.text)
         if match is None or len(match["key"].split()) > 12 or line.bullet:
             continue
-        key, value = match["key"].strip(), match["value"].strip()
+        key = match["key"].strip()
+        more = _continuation(lines, index + 1)
+        bullets = [item.text for item in more if item.bullet]
+        value = " ".join([match["value"], *(item.text for item in more if not item.bullet)]).strip()
         front.fields.setdefault(key.casefold(), value)
         if _ORG_LIST_KEY.search(key):
-            items = _org_list_items(value) if value else _bullet_items(lines, index + 1)
-            front.organisation_names.extend(items)
+            items = [*(_org_list_items(value) if value else []), *bullets]
+            front.organisation_names.extend(_TRAILING_PARENTHESIS.sub("", item).strip() for item in items)
     return front
+
+
+def _continuation(lines: Sequence[_Line], start: int) -> list[_Line]:
+    more: list[_Line] = []
+    for line in lines[start:]:
+        if not line.text or (_FIELD.match(line.text) and not line.bullet):
+            break
+        more.append(line)
+    return more
 
 
 def _org_list_items(value: str) -> list[str]:
@@ -263,15 +283,6 @@ def _org_list_items(value: str) -> list[str]:
     if len(names) == 1:
         names, _ = split_organisations(names[0], ())
     return [name for name in names if name]
-
-
-def _bullet_items(lines: Sequence[_Line], start: int) -> list[str]:
-    names: list[str] = []
-    for line in lines[start:]:
-        if not line.bullet:
-            break
-        names.append(_TRAILING_PARENTHESIS.sub("", line.text).strip())
-    return names
 
 
 def _front_field(front: _FrontMatter, key_pattern: re.Pattern[str]) -> str | None:
@@ -437,6 +448,10 @@ _CITATION = re.compile(
     r"\brecommendations?\s+(?P<refs>\d+(?:\.\d+)+(?:\s*(?:,|&|\band\b)\s*\d+(?:\.\d+)+)*)", re.IGNORECASE
 )
 _REF = re.compile(r"\d+(?:\.\d+)+")
+# Words a title does not end with, but a hard-wrapped line often does.
+_FUNCTION_WORDS = frozenset(
+    {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with"}
+)
 
 
 @dataclass(frozen=True)
@@ -464,21 +479,37 @@ def _read_body(lines: Sequence[_Line], contents: dict[int, str]) -> _Body:
     a "5. Management" heading with "5.1 ..." subheadings hands its paragraphs
     to the subsections. Without such a heading, the latest heading is used.
     A citation on a line that is not a numbered paragraph (a citation alone
-    on its line, a bullet) cites the latest numbered paragraph.
+    on its line, a bullet) cites the latest numbered paragraph. Citations are
+    looked for in runs of lines, so a hard-wrapped "[Recommendation\n4.8.](#)"
+    still counts.
     """
     body = _Body()
     listed = _listed_headings(contents.values())
     body.headings.update(listed)
-    for index, line in enumerate(lines):
-        if index in contents or not line.text:
-            continue
-        numbered = _NUMBERED.match(line.text)
+    for segment in _segments(lines, contents):
+        numbered = _NUMBERED.match(segment[0].text)
         if numbered:
-            _read_numbered(body, numbered["number"], numbered["rest"], listed)
-        for match in _CITATION.finditer(line.text):
+            _read_numbered(body, numbered["number"], numbered["rest"], listed, segment[1:2])
+        starts = list(accumulate((len(line.text) + 1 for line in segment[:-1]), initial=0))
+        joined = " ".join(line.text for line in segment)
+        for match in _CITATION.finditer(joined):
+            line = segment[bisect_right(starts, match.start()) - 1].number
             for ref in _REF.findall(match["refs"]):
-                body.citations.append(_RawCitation(ref, body.paragraph, body.paragraph_section, line.number))
+                body.citations.append(_RawCitation(ref, body.paragraph, body.paragraph_section, line))
     return body
+
+
+def _segments(lines: Sequence[_Line], contents: dict[int, str]) -> Iterator[list[_Line]]:
+    """Runs of non-blank lines outside the contents, each numbered line starting a new run."""
+    segment: list[_Line] = []
+    for index, line in enumerate(lines):
+        if segment and (index in contents or not line.text or _NUMBERED.match(line.text)):
+            yield segment
+            segment = []
+        if index not in contents and line.text:
+            segment.append(line)
+    if segment:
+        yield segment
 
 
 def _listed_headings(titles: Iterable[str]) -> dict[str, str]:
@@ -490,13 +521,28 @@ def _listed_headings(titles: Iterable[str]) -> dict[str, str]:
     return listed
 
 
-def _read_numbered(body: _Body, number: str, rest: str, listed: dict[str, str]) -> None:
-    if listed.get(number, "").casefold() == rest.casefold() or _heading_like(rest):
+def _read_numbered(body: _Body, number: str, rest: str, listed: dict[str, str], after: list[_Line]) -> None:
+    if listed.get(number, "").casefold() == rest.casefold() or _numbered_heading(rest, after):
         body.headings[number] = rest
         body.section = rest
     elif "." in number:
         body.paragraph = number
         body.paragraph_section = _section_of(number, body)
+
+
+def _numbered_heading(rest: str, after: list[_Line]) -> bool:
+    """Is "N.M <rest>" a heading? ``after`` is the line that follows it without a blank, if any.
+
+    A heading stands alone; with a line straight after it, it must still
+    look finished, unlike the first line of a hard-wrapped paragraph ("1.2
+    For example, the unit at Dewsbury and" / "District Hospital uses ...").
+    """
+    if not _heading_like(rest):
+        return False
+    if not after:
+        return True
+    last_word = rest.split()[-1].casefold()
+    return after[0].text[:1].isupper() and "," not in rest and last_word not in _FUNCTION_WORDS
 
 
 def _section_of(paragraph: str, body: _Body) -> str | None:
@@ -561,34 +607,35 @@ class _RecommendationsReader:
     warnings: list[ParseWarning] = field(default_factory=list)
     group_items: int = 0
     last_item: int = 0
+    last_item_of: dict[int, int] = field(default_factory=dict)  # group number -> its last item number
     previous: str = "blank"  # what the previous line was: blank, group, item or other
 
     def read(self, lines: Sequence[_Line]) -> None:
         index = 0
         while index < len(lines):
-            line = lines[index]
-            if not line.text:
+            if not lines[index].text:
                 self.previous, index = "blank", index + 1
                 continue
-            following = lines[index + 1] if index + 1 < len(lines) else None
-            consumed = self._read_line(line, following)
+            consumed = self._read_line(lines, index)
             if consumed == 0:
                 break
             index += consumed
         self._close_group()
 
-    def _read_line(self, line: _Line, following: _Line | None) -> int:
-        """Read ``line`` (and perhaps ``following``); return how many lines were used, 0 to stop."""
+    def _read_line(self, lines: Sequence[_Line], index: int) -> int:
+        """Read ``lines[index]`` (and perhaps the next); return how many lines were used, 0 to stop."""
+        line = lines[index]
         group, item = _GROUP.match(line.text), _ITEM.match(line.text)
         if group:
             self._start_group(int(group["number"]), group["owners"], line.number)
         elif item:
             self._add_item(item, line)
+        elif wrapped := _wrapped_group(lines, index):
+            joined, consumed = wrapped
+            self._start_group(int(joined["number"]), joined["owners"], line.number)
+            return consumed
         elif self.previous == "item" and not self._ends_section(line):
             self.items[-1].text = f"{self.items[-1].text} {line.text}"
-        elif following is not None and (joined := _two_line_group(line, following)):
-            self._start_group(int(joined["number"]), joined["owners"], line.number)
-            return 2
         elif self.groups and self.previous in ("blank", "item") and _heading_like(line.text):
             return 0
         else:
@@ -613,7 +660,7 @@ class _RecommendationsReader:
         expected = seen[-1] + 1 if seen else 1
         self._check_number(number in seen, number, expected, f"owner group {number}", line)
         self.groups.append(OwnerGroup(number=number, owner_names=owners, line=line))
-        self.group_items, self.last_item, self.previous = 0, 0, "group"
+        self.group_items, self.last_item, self.previous = 0, self.last_item_of.get(number, 0), "group"
 
     def _add_item(self, item: re.Match[str], line: _Line) -> None:
         if not self.groups:
@@ -633,6 +680,7 @@ class _RecommendationsReader:
         self.items.append(_Item(ref, item["text"], list(group.owner_names), line.number))
         self.group_items += 1
         self.last_item, self.previous = number, "item"
+        self.last_item_of[group.number] = number
 
     def _check_number(self, repeated: bool, number: int, expected: int, label: str, line: int) -> None:
         if repeated:
@@ -649,11 +697,19 @@ class _RecommendationsReader:
         self.warnings.append(ParseWarning(code, f"line {line}: {message}", line))
 
 
-def _two_line_group(line: _Line, following: _Line) -> re.Match[str] | None:
-    """An owner-group heading wrapped over two lines."""
-    if not following.text or _ITEM.match(following.text) or _GROUP.match(following.text):
+def _wrapped_group(lines: Sequence[_Line], index: int, limit: int = 4) -> tuple[re.Match[str], int] | None:
+    """An owner-group heading wrapped over up to ``limit`` lines, and how many lines it takes."""
+    if not re.match(r"\d+[.)]?\s", lines[index].text):
         return None
-    return _GROUP.match(f"{line.text} {following.text}")
+    text = lines[index].text
+    for offset in range(1, min(limit, len(lines) - index)):
+        following = lines[index + offset].text
+        if not following or _ITEM.match(following) or _GROUP.match(following):
+            return None
+        text = f"{text} {following}"
+        if match := _GROUP.match(text):
+            return match, offset + 1
+    return None
 
 
 def _excerpt(text: str, limit: int = 60) -> str:

@@ -14,6 +14,7 @@ from app.schemas.common import (
     ResponseModel,
     Slug,
 )
+from app.schemas.summaries import ActionPlan
 
 CalendarName = Literal[CALENDARS]  # type: ignore[valid-type]
 WorkingDays = Annotated[int, Field(ge=1, le=365)]
@@ -111,5 +112,26 @@ class ReportPublic(ResponseModel):
     action_plan_organisations: list[OrganisationRef]
     source_url: str | None
     recommendation_count: int
+    action_plan: ActionPlan = Field(description="The action plan's state as of `as_of`.")
     created_at: datetime
     updated_at: datetime
+
+
+class SkippedDay(ResponseModel):
+    date: date
+    reason: str = Field(examples=["Spring bank holiday", "Saturday"])
+
+
+class DeadlineExplanation(ResponseModel):
+    """How the action-plan due date is counted."""
+
+    report_id: int
+    calendar: str
+    received_date: date
+    working_days: int
+    due_date: date
+    counted_days: list[date] = Field(description="Working days 1 to N; the day of receipt is not counted.")
+    skipped_days: list[SkippedDay] = Field(
+        description="Weekends and holidays between receipt and the due date."
+    )
+    action_plan: ActionPlan

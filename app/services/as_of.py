@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy.orm import aliased
 
 from app.domain.calendar import CALENDARS
-from app.domain.deadlines import Rag, due_soon_threshold
-from app.domain.status import DONE_STATUSES, OWNER_STATUS_ORDER, OwnerStatus, Status
+from app.domain.deadlines import ActionPlanState, Rag, due_soon_threshold
+from app.domain.status import DONE_STATUSES, OWNER_STATUS_ORDER, TERMINAL_STATUSES, OwnerStatus, Status
 from app.models import ProgressUpdate, Recommendation, RecommendationOwner, Report
 from app.services.calendars import calendar_for
 
@@ -72,9 +73,11 @@ def recommendation_status(as_of: AsOf) -> ColumnElement:
     """The rolled-up status of ``Recommendation`` as of ``as_of.day``."""
     if as_of.is_current:
         return Recommendation.status
+    # An alias, so this still correlates to Recommendation inside queries over owners.
+    owner = aliased(RecommendationOwner)
     least_rank = (
-        select(func.min(_rank_of(owner_status(as_of))))
-        .where(RecommendationOwner.recommendation_id == Recommendation.id)
+        select(func.min(_rank_of(owner_status(as_of, owner))))
+        .where(owner.recommendation_id == Recommendation.id)
         .scalar_subquery()
     )
     return _rank_to_status(func.coalesce(least_rank, literal(0)))
@@ -138,3 +141,26 @@ def rag_condition(as_of: AsOf, status: ColumnElement, colour: Rag) -> ColumnElem
                 status == Status.IMPLEMENTED.value,
                 and_(open_, Recommendation.due_date > due_soon_limit(as_of)),
             )
+
+
+def action_plan_state(as_of: AsOf) -> ColumnElement:
+    """The state of ``Report``'s action plan as of ``as_of.day`` (see domain.deadlines.action_plan_state)."""
+    submitted = Report.action_plan_submitted_date
+    due = Report.action_plan_due_date
+    submitted_by_then = and_(submitted.is_not(None), submitted <= as_of.day)
+    return case(
+        (and_(submitted_by_then, submitted <= due), literal(ActionPlanState.SUBMITTED_ON_TIME.value)),
+        (submitted_by_then, literal(ActionPlanState.SUBMITTED_LATE.value)),
+        (due < as_of.day, literal(ActionPlanState.OVERDUE.value)),
+        (due <= due_soon_limit(as_of), literal(ActionPlanState.DUE_SOON.value)),
+        else_=literal(ActionPlanState.NOT_YET_DUE.value),
+    )
+
+
+def owner_is_overdue(as_of: AsOf, owner_status_: ColumnElement, status: ColumnElement) -> ColumnElement:
+    """An owner is overdue on a recommendation past its due date that the owner has not implemented."""
+    return and_(
+        Recommendation.due_date < as_of.day,
+        owner_status_ != OwnerStatus.IMPLEMENTED.value,
+        not_(status.in_([s.value for s in TERMINAL_STATUSES])),
+    )

@@ -3,18 +3,22 @@ from datetime import date, datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, delete, select
 
-from app.domain.deadlines import action_plan_due_date
+from app.domain.deadlines import action_plan_due_date, explain_action_plan_deadline
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation, Recommendation, Report, ReportActionPlanOrganisation
 from app.schemas.reports import (
+    DeadlineExplanation,
     OrganisationRef,
     ReportCreate,
     ReportPublic,
     ReportUpdate,
+    SkippedDay,
     check_report_dates,
 )
+from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
+from app.services.summaries import action_plan
 
 DEADLINE_INPUTS = frozenset({"received_date", "working_days_allowed", "calendar"})
 
@@ -115,7 +119,7 @@ def list_reports(session: Session, *, slug: str | None, limit: int, offset: int)
     return list(items), total
 
 
-def report_views(session: Session, reports: list[Report]) -> list[ReportPublic]:
+def report_views(session: Session, reports: list[Report], as_of: AsOf) -> list[ReportPublic]:
     """Public views of ``reports`` with their organisations and counts, in two queries."""
     ids = [r.id for r in reports]
     organisations: dict[int, list[OrganisationRef]] = {i: [] for i in ids}
@@ -140,11 +144,28 @@ def report_views(session: Session, reports: list[Report]) -> list[ReportPublic]:
                 **report.model_dump(),
                 "action_plan_organisations": organisations[report.id],
                 "recommendation_count": counts.get(report.id, 0),
+                "action_plan": action_plan(report, as_of),
             }
         )
         for report in reports
     ]
 
 
-def report_view(session: Session, report: Report) -> ReportPublic:
-    return report_views(session, [report])[0]
+def report_view(session: Session, report: Report, as_of: AsOf) -> ReportPublic:
+    return report_views(session, [report], as_of)[0]
+
+
+def explain_deadline(report: Report, as_of: AsOf) -> DeadlineExplanation:
+    explanation = explain_action_plan_deadline(
+        report.received_date, report.working_days_allowed, calendar_for(report.calendar)
+    )
+    return DeadlineExplanation(
+        report_id=report.id,
+        calendar=report.calendar,
+        received_date=explanation.received_date,
+        working_days=explanation.working_days,
+        due_date=explanation.due_date,
+        counted_days=explanation.counted_days,
+        skipped_days=[SkippedDay(date=d.day, reason=d.reason) for d in explanation.skipped_days],
+        action_plan=action_plan(report, as_of),
+    )

@@ -1,0 +1,38 @@
+from fastapi import APIRouter
+
+from app.api.deps import AsOfDep, OrganisationDep, ReportDep, SessionDep
+from app.api.responses import problems
+from app.schemas.summaries import OrganisationSummary, PortfolioSummary, ReportSummary
+from app.services import summaries as service
+
+router = APIRouter(tags=["summaries"])
+
+
+@router.get(
+    "/summary",
+    response_model=PortfolioSummary,
+    summary="The whole portfolio as of a date",
+    responses=problems(422),
+)
+def portfolio_summary(session: SessionDep, as_of: AsOfDep):
+    return service.portfolio_summary(session, as_of=as_of)
+
+
+@router.get(
+    "/reports/{report_id}/summary",
+    response_model=ReportSummary,
+    summary="One report as of a date",
+    responses=problems(404, 422),
+)
+def report_summary(report: ReportDep, session: SessionDep, as_of: AsOfDep):
+    return service.report_summary(session, report=report, as_of=as_of)
+
+
+@router.get(
+    "/organisations/{organisation_id}/summary",
+    response_model=OrganisationSummary,
+    summary="What one organisation owns, as of a date",
+    responses=problems(404, 422),
+)
+def organisation_summary(organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep):
+    return service.organisation_summary(session, organisation=organisation, as_of=as_of)

@@ -1,0 +1,185 @@
+"""Dashboard summaries, aggregated by the database for one ``as_of`` date."""
+
+from collections import defaultdict
+
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, select
+
+from app.domain.deadlines import Rag, action_plan_state
+from app.domain.status import Status
+from app.models import Organisation, Recommendation, RecommendationOwner, Report, ReportActionPlanOrganisation
+from app.schemas.summaries import (
+    ActionPlan,
+    ActionPlanStateCounts,
+    OrganisationBreakdown,
+    OrganisationSummary,
+    OwnerStatusCounts,
+    PortfolioSummary,
+    RagCounts,
+    ReportSummary,
+    StatusCounts,
+)
+from app.services import as_of as sql
+from app.services.as_of import AsOf
+from app.services.calendars import calendar_for
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _recommendation_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> dict:
+    status = sql.recommendation_status(as_of)
+    rows = (
+        select(status.label("status"), sql.rag(as_of, status).label("rag"))
+        .select_from(Recommendation)
+        .join(Report, Report.id == Recommendation.report_id)
+        .where(*where)
+        .subquery()
+    )
+    by_status: dict[str, int] = defaultdict(int)
+    by_rag: dict[str, int] = defaultdict(int)
+    total = 0
+    for status_value, colour, count in session.exec(
+        select(rows.c.status, rows.c.rag, func.count()).group_by(rows.c.status, rows.c.rag)
+    ):
+        by_status[status_value] += count
+        by_rag[colour] += count
+        total += count
+    done = by_status[Status.IMPLEMENTED] + by_status[Status.VERIFIED]
+    return {
+        "total": total,
+        "by_status": StatusCounts(**by_status),
+        "by_rag": RagCounts(**by_rag),
+        "overdue": by_rag[Rag.RED],
+        "due_soon": by_rag[Rag.AMBER],
+        "implemented_or_verified_share": _share(done, total),
+    }
+
+
+def _owner_rows(as_of: AsOf, *where: ColumnElement):
+    owner_status = sql.owner_status(as_of)
+    status = sql.recommendation_status(as_of)
+    return (
+        select(
+            RecommendationOwner.organisation_id.label("organisation_id"),
+            owner_status.label("owner_status"),
+            sql.owner_is_overdue(as_of, owner_status, status).label("overdue"),
+        )
+        .select_from(RecommendationOwner)
+        .join(Recommendation, Recommendation.id == RecommendationOwner.recommendation_id)
+        .join(Report, Report.id == Recommendation.report_id)
+        .where(*where)
+        .subquery()
+    )
+
+
+def _organisation_breakdown(
+    session: Session, as_of: AsOf, *where: ColumnElement
+) -> list[OrganisationBreakdown]:
+    rows = _owner_rows(as_of, *where)
+    grouped = session.exec(
+        select(Organisation, rows.c.owner_status, rows.c.overdue, func.count())
+        .join(rows, rows.c.organisation_id == Organisation.id)
+        .group_by(Organisation.id, rows.c.owner_status, rows.c.overdue)
+        .order_by(Organisation.code)
+    )
+    breakdown: dict[int, dict] = {}
+    for organisation, owner_status, overdue, count in grouped:
+        entry = breakdown.setdefault(
+            organisation.id,
+            {"organisation": organisation, "by_status": defaultdict(int), "overdue": 0, "recommendations": 0},
+        )
+        entry["by_status"][owner_status] += count
+        entry["recommendations"] += count
+        entry["overdue"] += count if overdue else 0
+    return [
+        OrganisationBreakdown(
+            organisation_id=e["organisation"].id,
+            code=e["organisation"].code,
+            name=e["organisation"].name,
+            recommendations=e["recommendations"],
+            by_status=OwnerStatusCounts(**e["by_status"]),
+            overdue=e["overdue"],
+        )
+        for e in breakdown.values()
+    ]
+
+
+def _action_plan_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> ActionPlanStateCounts:
+    state = sql.action_plan_state(as_of).label("state")
+    rows = select(state).select_from(Report).where(*where).subquery()
+    counts = session.exec(select(rows.c.state, func.count()).group_by(rows.c.state))
+    return ActionPlanStateCounts(**dict(counts.all()))
+
+
+def action_plan(report: Report, as_of: AsOf) -> ActionPlan:
+    status = action_plan_state(
+        due=report.action_plan_due_date,
+        submitted=report.action_plan_submitted_date,
+        today=as_of.day,
+        calendar=calendar_for(report.calendar),
+        due_soon_working_days=as_of.due_soon_working_days,
+    )
+    return ActionPlan(
+        state=status.state,
+        due_date=status.due_date,
+        submitted_date=report.action_plan_submitted_date,
+        working_days_late=status.working_days_late,
+        working_days_remaining=status.working_days_remaining,
+    )
+
+
+def report_summary(session: Session, *, report: Report, as_of: AsOf) -> ReportSummary:
+    in_report = Recommendation.report_id == report.id
+    return ReportSummary(
+        report_id=report.id,
+        slug=report.slug,
+        as_of=as_of.day,
+        action_plan=action_plan(report, as_of),
+        organisations=_organisation_breakdown(session, as_of, in_report),
+        **_recommendation_counts(session, as_of, in_report),
+    )
+
+
+def portfolio_summary(session: Session, *, as_of: AsOf) -> PortfolioSummary:
+    return PortfolioSummary(
+        as_of=as_of.day,
+        reports=session.exec(select(func.count()).select_from(Report)).one(),
+        action_plans=_action_plan_counts(session, as_of),
+        organisations=_organisation_breakdown(session, as_of),
+        **_recommendation_counts(session, as_of),
+    )
+
+
+def organisation_summary(session: Session, *, organisation: Organisation, as_of: AsOf) -> OrganisationSummary:
+    owned = Recommendation.id.in_(
+        select(RecommendationOwner.recommendation_id).where(
+            RecommendationOwner.organisation_id == organisation.id
+        )
+    )
+    counts = _recommendation_counts(session, as_of, owned)
+    own = _organisation_breakdown(session, as_of, RecommendationOwner.organisation_id == organisation.id)
+    mine = own[0] if own else None
+    required = Report.id.in_(
+        select(ReportActionPlanOrganisation.report_id).where(
+            ReportActionPlanOrganisation.organisation_id == organisation.id
+        )
+    )
+    reports_owned = session.exec(
+        select(func.count(func.distinct(Recommendation.report_id))).where(owned)
+    ).one()
+    implemented = mine.by_status.implemented if mine else 0
+    return OrganisationSummary(
+        organisation_id=organisation.id,
+        code=organisation.code,
+        name=organisation.name,
+        as_of=as_of.day,
+        recommendations=counts["total"],
+        by_status=mine.by_status if mine else OwnerStatusCounts(),
+        by_rag=counts["by_rag"],
+        overdue=mine.overdue if mine else 0,
+        implemented_share=_share(implemented, counts["total"]),
+        reports=reports_owned,
+        action_plans=_action_plan_counts(session, as_of, required),
+    )
