@@ -1,8 +1,9 @@
-"""The ``rectrack`` command: serve, migrate, seed."""
+"""The ``rectrack`` command: serve, migrate, seed, overdue."""
 
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from app.clock import Clock
 from app.config import get_settings
@@ -45,6 +46,40 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _overdue(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.errors import AppError
+    from app.services.as_of import AsOf
+    from app.services.reporting import overdue_recommendations, render
+
+    settings = get_settings()
+    clock = Clock(timezone=settings.timezone)
+    as_of = AsOf(
+        day=args.as_of or clock.today(),
+        today=clock.today(),
+        due_soon_working_days=settings.due_soon_working_days,
+    )
+    with session_scope(writes=False) as session:
+        try:
+            rows = list(
+                overdue_recommendations(
+                    session, as_of=as_of, report_slug=args.report, organisation=args.organisation
+                )
+            )
+        except AppError as error:
+            print(f"rectrack overdue: {error.detail}", file=sys.stderr)
+            return 2
+    print(render(rows, args.format, as_of))
+    return 0
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rectrack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="load the Kirklees review (idempotent)")
     seed.set_defaults(handler=_seed)
+
+    overdue = commands.add_parser("overdue", help="list what is overdue as of a date")
+    overdue.add_argument("--as-of", type=_date, help="YYYY-MM-DD; today (Europe/London) when left out")
+    overdue.add_argument("--report", metavar="SLUG", help="only this report")
+    overdue.add_argument("--organisation", metavar="CODE", help="only what this organisation owns")
+    overdue.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    overdue.set_defaults(handler=_overdue)
     return parser
 
 

@@ -1,9 +1,13 @@
 """The application: ``uvicorn app.main:app`` serves it."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app.api.routes import health, organisations, recommendations, reports, summaries
 from app.config import Settings, get_settings
+from app.db import create_db_engine
 from app.errors import install_error_handlers
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
 
@@ -19,6 +23,12 @@ Every error is an RFC 9457 `application/problem+json` document.
 """
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -26,7 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="rectrack",
         version="0.1.0",
         description=DESCRIPTION,
+        lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -7,18 +7,22 @@ is rolled back, with the application's commits turned into savepoints.
 """
 
 import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.api.deps import get_clock, get_session
+from app.api.deps import get_clock, get_engine, get_session, get_settings
 from app.clock import FixedClock
-from app.config import Settings, get_settings
-from app.db import create_db_engine, get_engine
+from app.config import Settings
+from app.db import create_db_engine, normalise_database_url
 from app.main import create_app
 from app.migrations import upgrade
 
@@ -54,6 +58,40 @@ def engine(settings: Settings) -> Iterator[Engine]:
     upgrade(settings.database_url)
     yield engine
     engine.dispose()
+
+
+@contextmanager
+def fresh_database(database_url: str, folder: Path) -> Iterator[str]:
+    """An empty database of its own: a new SQLite file, or a new PostgreSQL schema."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{folder / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(normalise_database_url(database_url))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(normalise_database_url(database_url)).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(database_url, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Like ``fresh_database_url``, shared by the tests of one module."""
+    with fresh_database(database_url, tmp_path_factory.mktemp("module-db")) as url:
+        yield url
 
 
 @pytest.fixture

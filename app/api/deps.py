@@ -9,14 +9,23 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.clock import Clock
-from app.config import Settings, get_settings
-from app.db import WRITE_OPTION, get_engine
+from app.config import Settings
+from app.db import WRITE_OPTION
 from app.models import Organisation, Recommendation, Report
 from app.schemas.common import Day
 from app.services import organisations, recommendations, reports
 from app.services.as_of import AsOf
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the application was created with."""
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
 
 
 def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:

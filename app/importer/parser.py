@@ -228,7 +228,7 @@ def _contents_lines(lines: Sequence[_Line]) -> dict[int, str]:
 
 # -- front matter ---------------------------------------------------------------------------------------
 
-_FIELD = re.compile(r"^(?P<key>[^:]{2,100}?)\s*:\s*(?P<value>.*)$")
+_FIELD = re.compile(r"^(?P<key>[^:<>=\"]{2,100}?)\s*:\s*(?P<value>.*)$")
 _ORG_LIST_KEY = re.compile(r"included|provider|commissioner|\bccgs?\b|nhs england|organisations?", re.I)
 _PUBLISHED_KEY = re.compile(r"\bpublication\b|\bpublished\b", re.I)
 _REVIEW_KEY = re.compile(
@@ -403,11 +403,23 @@ def split_organisations(phrase: str, known_names: Iterable[str]) -> tuple[list[s
     Grow, Live and Kirklees Council" kept whole because it ends in Council).
     """
     phrase = _SPACES.sub(" ", phrase).strip().strip(",")
+    if not phrase:
+        return [], False
     known = {normalise_org_name(name) for name in known_names} - {""}
-    cuts = [(m.start(), m.end()) for m in _ORG_SEPARATOR.finditer(phrase)]
+    cuts = [(match.start(), match.end()) for match in _ORG_SEPARATOR.finditer(phrase)]
+    (minus_others, _, _), pieces = _best_split(phrase, cuts, known)
+    merged = any(", " in piece and _piece_kind(piece, known) != "known" for piece in pieces)
+    return pieces, not cuts or (minus_others == 0 and not merged)
+
+
+# (-pieces neither known nor typed, known pieces, pieces), and the pieces: higher is better.
+_ScoredSplit = tuple[tuple[int, int, int], list[str]]
+
+
+def _best_split(phrase: str, cuts: list[tuple[int, int]], known: set[str]) -> _ScoredSplit:
+    """Dynamic programming: best[i] is the best split of the phrase up to the i-th boundary."""
     bounds = [(0, 0), *cuts, (len(phrase), len(phrase))]
-    # best[i]: (score, pieces) for the phrase up to the separator bounds[i].
-    best: list[tuple[tuple[int, int, int], list[str]] | None] = [((0, 0, 0), [])] + [None] * (len(bounds) - 1)
+    best: list[_ScoredSplit | None] = [((0, 0, 0), [])] + [None] * (len(bounds) - 1)
     for end in range(1, len(bounds)):
         for start in range(end):
             previous = best[start]
@@ -415,20 +427,12 @@ def split_organisations(phrase: str, known_names: Iterable[str]) -> tuple[list[s
             if previous is None or not piece:
                 continue
             kind = _piece_kind(piece, known)
-            score = (
-                previous[0][0] - (kind == "other"),
-                previous[0][1] + (kind == "known"),
-                previous[0][2] + 1,
-            )
+            (others, known_pieces, count), pieces = previous
+            score = (others - (kind == "other"), known_pieces + (kind == "known"), count + 1)
             current = best[end]
             if current is None or score > current[0]:
-                best[end] = (score, [*previous[1], piece])
-    final = best[-1]
-    if final is None:
-        return ([phrase] if phrase else []), False
-    merged = any(", " in piece and _piece_kind(piece, known) != "known" for piece in final[1])
-    certain = not cuts or (final[0][0] == 0 and not merged)
-    return final[1], certain
+                best[end] = (score, [*pieces, piece])
+    return best[-1] or ((-1, 0, 1), [phrase])
 
 
 def _piece_kind(piece: str, known: set[str]) -> str:
@@ -443,7 +447,8 @@ def _piece_kind(piece: str, known: set[str]) -> str:
 
 # -- body: headings, paragraphs, citations --------------------------------------------------------------
 
-_NUMBERED = re.compile(r"^(?P<number>\d+(?:\.\d+)*)\.?\s+(?P<rest>\S.*)$")
+# "1. Title", "5.1 Title", "5.1.19 Text" (a single number needs its dot: "26 January 2018" is not numbered).
+_NUMBERED = re.compile(r"^(?P<number>\d+(?:\.\d+)+|\d+(?=\.))\.?\s+(?P<rest>\S.*)$")
 _CITATION = re.compile(
     r"\brecommendations?\s+(?P<refs>\d+(?:\.\d+)+(?:\s*(?:,|&|\band\b)\s*\d+(?:\.\d+)+)*)", re.IGNORECASE
 )
@@ -522,12 +527,22 @@ def _listed_headings(titles: Iterable[str]) -> dict[str, str]:
 
 
 def _read_numbered(body: _Body, number: str, rest: str, listed: dict[str, str], after: list[_Line]) -> None:
-    if listed.get(number, "").casefold() == rest.casefold() or _numbered_heading(rest, after):
+    listed_heading = listed.get(number, "").casefold() == rest.casefold()
+    next_paragraph = _is_next_sibling(body.paragraph, number)
+    if listed_heading or (not next_paragraph and _numbered_heading(rest, after)):
         body.headings[number] = rest
         body.section = rest
     elif "." in number:
         body.paragraph = number
         body.paragraph_section = _section_of(number, body)
+
+
+def _is_next_sibling(previous: str | None, number: str) -> bool:
+    """A number such as 3.5 straight after paragraph 3.4 is a paragraph too, however short its first line."""
+    if previous is None:
+        return False
+    *parent, last = previous.split(".")
+    return number == ".".join([*parent, str(int(last) + 1)])
 
 
 def _numbered_heading(rest: str, after: list[_Line]) -> bool:
@@ -697,7 +712,7 @@ class _RecommendationsReader:
         self.warnings.append(ParseWarning(code, f"line {line}: {message}", line))
 
 
-def _wrapped_group(lines: Sequence[_Line], index: int, limit: int = 4) -> tuple[re.Match[str], int] | None:
+def _wrapped_group(lines: Sequence[_Line], index: int, limit: int = 6) -> tuple[re.Match[str], int] | None:
     """An owner-group heading wrapped over up to ``limit`` lines, and how many lines it takes."""
     if not re.match(r"\d+[.)]?\s", lines[index].text):
         return None
@@ -768,9 +783,7 @@ def parse_report(text: str, known_organisations: Iterable[str] = ()) -> ReportPr
     help split owner lists, in addition to those listed in the front matter.
     """
     lines = _split_lines(text)
-    first = next((line for line in lines if line.text), None)
-    if first is None:
-        raise NotAReport("empty text: expected a report title on the first line", 1)
+    title = _title(lines)
     contents = _contents_lines(lines)
     heading = _find_recommendations_heading(lines, contents)
     front = _read_front_matter(_front_matter_lines(lines[:heading], contents))
@@ -784,8 +797,8 @@ def parse_report(text: str, known_organisations: Iterable[str] = ()) -> ReportPr
     published = _dates_in(_front_field(front, _PUBLISHED_KEY) or "")
     warnings = reader.warnings + citation_warnings + _report_warnings(action_plan, review_dates, published)
     return ReportPreview(
-        title=first.text,
-        area=_area(front, first.text),
+        title=title,
+        area=_area(front, title),
         review_start_date=review_dates[0] if review_dates else None,
         review_end_date=review_dates[-1] if review_dates else None,
         published_date=published[0] if published else None,
@@ -795,6 +808,20 @@ def parse_report(text: str, known_organisations: Iterable[str] = ()) -> ReportPr
         citations_of_unknown=unknown,
         warnings=sorted(warnings, key=lambda warning: warning.line or 0),
     )
+
+
+def _title(lines: Sequence[_Line]) -> str:
+    """The first line, joined with the next ones while it is visibly hard-wrapped mid-phrase."""
+    start = next((index for index, line in enumerate(lines) if line.text), None)
+    if start is None:
+        raise NotAReport("empty text: expected a report title on the first line", 1)
+    title = lines[start].text
+    for line in lines[start + 1 : start + 4]:
+        ends_mid_phrase = title.split()[-1].casefold() in _FUNCTION_WORDS
+        if not line.text or _FIELD.match(line.text) or not (ends_mid_phrase or line.text[0].islower()):
+            break
+        title = f"{title} {line.text}"
+    return title
 
 
 def _front_matter_lines(lines: Sequence[_Line], contents: dict[int, str]) -> list[_Line]:

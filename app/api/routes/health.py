@@ -2,8 +2,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 
+from app.api.deps import get_engine
 from app.api.responses import problems
-from app.db import get_engine
 from app.errors import problem_response
 from app.migrations import current_revision, head_revision
 
