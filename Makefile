@@ -20,10 +20,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## Migrate and seed the embedded SQLite database, then serve on 127.0.0.1:8000.
+## Migrate and seed the embedded SQLite database, make the first admin key (once), serve on 127.0.0.1:8000.
 run: install
 	$(BIN)/rectrack migrate
 	$(BIN)/rectrack seed
+	$(BIN)/rectrack keys bootstrap
 	$(BIN)/rectrack serve
 
 ## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL.

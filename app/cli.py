@@ -1,4 +1,4 @@
-"""The ``rectrack`` command: serve, migrate, seed, overdue."""
+"""The ``rectrack`` command: serve, migrate, seed, keys, overdue, import."""
 
 import argparse
 import sys
@@ -73,6 +73,101 @@ def _overdue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_create(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.domain.access import SYSTEM
+    from app.errors import AppError
+    from app.models import Role
+    from app.services import keys
+
+    settings = get_settings()
+    with session_scope() as session:
+        try:
+            _, key = keys.create_key(
+                session,
+                actor=SYSTEM,
+                name=args.name,
+                role=Role(args.role),
+                organisation_code=args.organisation,
+                secret=settings.key_secret,
+                now=Clock().now(),
+            )
+        except AppError as error:
+            print(f"rectrack keys create: {error.detail}", file=sys.stderr)
+            return 2
+    print(key)
+    return 0
+
+
+def _keys_bootstrap(args: argparse.Namespace) -> int:
+    """Create the first admin key, once, and show it to the person at the terminal."""
+    from app.db import session_scope
+    from app.domain.access import SYSTEM
+    from app.models import Role
+    from app.services import keys
+
+    settings = get_settings()
+    with session_scope() as session:
+        if keys.has_active_admin(session):
+            print("An admin key already exists; make more with 'rectrack keys create'.", file=sys.stderr)
+            return 0
+        _, key = keys.create_key(
+            session,
+            actor=SYSTEM,
+            name="first admin",
+            role=Role.ADMIN,
+            organisation_code=None,
+            secret=settings.key_secret,
+            now=Clock().now(),
+        )
+    print(
+        "\nYour admin API key (shown this once; it is stored only as a hash):\n\n"
+        f"    {key}\n\n"
+        "In the Swagger UI, press Authorize and paste it. Make more keys with\n"
+        "    rectrack keys create --role editor --organisation CHFT --name 'CHFT team'\n",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Import a report's text: exit 1 when the import is refused, 2 when the file is not a report."""
+    from pathlib import Path
+
+    from app.db import session_scope
+    from app.domain.access import SYSTEM
+    from app.errors import AppError
+    from app.importer.summary import render_summary
+    from app.services import importer
+
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"rectrack import: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    options = importer.ImportOptions(
+        slug=args.slug, received_date=args.received_date, regulator=args.regulator
+    )
+    with session_scope(writes=not args.dry_run) as session:
+        try:
+            result = importer.import_text(
+                session,
+                text=importer.decode_text(data),
+                actor=SYSTEM,
+                options=options,
+                now=Clock().now(),
+                dry_run=args.dry_run,
+                apply_changes=args.apply_changes,
+            )
+        except AppError as error:
+            blockers = error.extensions.get("blockers", [])
+            reasons = "".join(f"\n  - {b['message']}" for b in blockers) if blockers else f" {error.detail}"
+            print(f"rectrack import: {args.file}:{reasons}", file=sys.stderr)
+            return 1 if isinstance(error, importer.ImportRefused) else 2
+    print(result.model_dump_json(indent=2) if args.format == "json" else render_summary(result))
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -98,12 +193,35 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="load the Kirklees review (idempotent)")
     seed.set_defaults(handler=_seed)
 
+    key_commands = commands.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = key_commands.add_parser("create", help="make a key and print it alone on stdout")
+    create.add_argument("--role", required=True, choices=("admin", "assurer", "editor", "viewer"))
+    create.add_argument("--organisation", metavar="CODE", help="the organisation an editor key writes for")
+    create.add_argument("--name", required=True, help="who or what uses the key")
+    create.set_defaults(handler=_keys_create)
+    bootstrap = key_commands.add_parser("bootstrap", help="create the first admin key if there is none")
+    bootstrap.set_defaults(handler=_keys_bootstrap)
+
     overdue = commands.add_parser("overdue", help="list what is overdue as of a date")
     overdue.add_argument("--as-of", type=_date, help="YYYY-MM-DD; today (Europe/London) when left out")
     overdue.add_argument("--report", metavar="SLUG", help="only this report")
     overdue.add_argument("--organisation", metavar="CODE", help="only what this organisation owns")
     overdue.add_argument("--format", choices=("table", "json", "csv"), default="table")
     overdue.set_defaults(handler=_overdue)
+
+    import_ = commands.add_parser("import", help="import a report from its published text (UTF-8)")
+    import_.add_argument("file", metavar="FILE", help="the report as plain text; - for stdin")
+    import_.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
+    import_.add_argument(
+        "--apply-changes", action="store_true", help="apply the differences from the stored report"
+    )
+    import_.add_argument("--slug", help="instead of <area>-<tag>-<year>")
+    import_.add_argument("--received-date", type=_date, help="YYYY-MM-DD; the publication date by default")
+    import_.add_argument("--regulator", help="Care Quality Commission by default")
+    import_.add_argument("--format", choices=("text", "json"), default="text")
+    import_.set_defaults(handler=_import)
     return parser
 
 

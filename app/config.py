@@ -36,7 +36,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     log_level: str = "info"
+    # Keys API keys' hashes: changing it invalidates every API key.
     secret_key: SecretStr | None = None
+    # Let requests without a key read (never write): for dashboards on a trusted network.
+    anonymous_reads: bool = False
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":
@@ -48,6 +51,10 @@ class Settings(BaseSettings):
                 "when RECTRACK_ENVIRONMENT=production"
             )
         return self
+
+    @property
+    def key_secret(self) -> str:
+        return self.secret_key.get_secret_value() if self.secret_key else ""
 
     @property
     def is_sqlite(self) -> bool:

@@ -40,6 +40,7 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str, *, code: str | None = None, **extensions: Any) -> None:
         super().__init__(detail)
@@ -47,6 +48,21 @@ class AppError(Exception):
         if code:
             self.code = code
         self.extensions = extensions
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        super().__init__(detail, code="invalid_key" if invalid_token else "key_required")
+        challenge = 'Bearer realm="rectrack"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        self.headers = {"WWW-Authenticate": challenge}
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Forbidden"
 
 
 class NotFound(AppError):
@@ -132,6 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
             title=exc.title,
             detail=exc.detail,
             code=exc.code,
+            headers=exc.headers,
             **exc.extensions,
         )
 

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.routes import health, organisations, recommendations, reports, summaries
+from app.api.routes import access, health, imports, organisations, recommendations, reports, summaries
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -44,7 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
-    for module in (organisations, reports, recommendations, summaries):
+    app.include_router(imports.router, prefix=API_PREFIX)  # first: /reports/import is not a {report_id}
+    for module in (organisations, reports, recommendations, summaries, access):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

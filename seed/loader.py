@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from app.domain.access import SYSTEM, Actor
 from app.schemas.organisations import OrganisationCreate
 from app.schemas.recommendations import RecommendationCreate
 from app.schemas.reports import ReportCreate
@@ -38,22 +39,24 @@ def read_seed(path: Path = KIRKLEES_SEED) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_seed(session: Session, *, now: datetime, data: dict | None = None) -> SeedResult:
+def load_seed(
+    session: Session, *, now: datetime, actor: Actor = SYSTEM, data: dict | None = None
+) -> SeedResult:
     """Create what is missing in one transaction; existing rows are left as they are."""
     data = data or read_seed()
     result = SeedResult()
     for raw in data["organisations"]:
         if organisations.find_by_code(session, raw["code"]) is None:
             organisation = organisations.add_organisation(
-                session, data=OrganisationCreate.model_validate(raw), now=now
+                session, actor=actor, data=OrganisationCreate.model_validate(raw), now=now
             )
             result.organisations_created.append(organisation.code)
     report_data = ReportCreate.model_validate(data["report"])
     if reports.find_by_slug(session, report_data.slug) is None:
-        report = reports.add_report(session, data=report_data, now=now)
+        report = reports.add_report(session, actor=actor, data=report_data, now=now)
         for raw in data["recommendations"]:
             recommendations.add_recommendation(
-                session, report=report, data=RecommendationCreate.model_validate(raw), now=now
+                session, actor=actor, report=report, data=RecommendationCreate.model_validate(raw), now=now
             )
             result.recommendations_created += 1
         result.report_created = True

@@ -19,12 +19,15 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.api.deps import get_clock, get_engine, get_session, get_settings
+from app.api.deps import get_clock, get_engine, get_key_usage_recorder, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
 from app.db import create_db_engine, normalise_database_url
+from app.domain.access import SYSTEM
 from app.main import create_app
 from app.migrations import upgrade
+from app.models import Role
+from app.services import keys
 
 # The date the tests live on unless they say otherwise: a Monday after the
 # Kirklees action plan fell due.
@@ -129,11 +132,52 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     application.dependency_overrides[get_engine] = lambda: engine
     application.dependency_overrides[get_settings] = lambda: settings
     application.dependency_overrides[get_clock] = lambda: clock
+    # Keys are used inside the test's transaction, so their use is recorded there too.
+    application.dependency_overrides[get_key_usage_recorder] = lambda: (
+        lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
+    )
     return application
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:
+def make_key(session: Session, clock: FixedClock, settings: Settings):
+    """Make an API key in the test database: ``make_key("editor", "CHFT")`` -> the key."""
+
+    def make(role: str, organisation_code: str | None = None, name: str | None = None) -> str:
+        _, key = keys.create_key(
+            session,
+            actor=SYSTEM,
+            name=name or f"test {role} {organisation_code or ''}".strip(),
+            role=Role(role),
+            organisation_code=organisation_code,
+            secret=settings.key_secret,
+            now=clock.now(),
+        )
+        return key
+
+    return make
+
+
+@pytest.fixture
+def auth(make_key):
+    """Authorization headers for a role: ``auth("editor", "CHFT")``."""
+
+    def headers(role: str, organisation_code: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_key(role, organisation_code)}"}
+
+    return headers
+
+
+@pytest.fixture
+def client(app, make_key) -> Iterator[TestClient]:
+    """A client holding an admin key."""
+    headers = {"Authorization": f"Bearer {make_key('admin', name='test admin')}"}
+    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous(app) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 

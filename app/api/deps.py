@@ -1,22 +1,30 @@
 """Dependencies the routes share: session, clock, settings and get-or-404 lookups."""
 
-from collections.abc import Iterator
-from datetime import date
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import WRITE_OPTION
-from app.models import Organisation, Recommendation, Report
+from app.db import WRITE_OPTION, session_scope
+from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
+from app.errors import Forbidden, Unauthorized
+from app.models import Organisation, Recommendation, Report, Role
 from app.schemas.common import Day
-from app.services import organisations, recommendations, reports
+from app.services import keys, organisations, recommendations, reports
 from app.services.as_of import AsOf
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger("rectrack.auth")
 
 
 def get_settings(request: Request) -> Settings:
@@ -51,25 +59,6 @@ TodayDep = Annotated[date, Depends(get_today)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def valid_organisation(session: SessionDep, organisation_id: Annotated[int, Path(ge=1)]) -> Organisation:
-    return organisations.get_organisation(session, organisation_id)
-
-
-def valid_report(session: SessionDep, report_id: Annotated[int, Path(ge=1)]) -> Report:
-    return reports.get_report(session, report_id)
-
-
-def valid_recommendation(
-    session: SessionDep, recommendation_id: Annotated[int, Path(ge=1)]
-) -> Recommendation:
-    return recommendations.get_recommendation(session, recommendation_id)
-
-
-OrganisationDep = Annotated[Organisation, Depends(valid_organisation)]
-ReportDep = Annotated[Report, Depends(valid_report)]
-RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]
-
-
 def get_as_of(
     today: TodayDep,
     settings: SettingsDep,
@@ -82,3 +71,99 @@ def get_as_of(
 
 
 AsOfDep = Annotated[AsOf, Depends(get_as_of)]
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key: `Authorization: Bearer rtk_...`. Make one with `rectrack keys create`.",
+)
+
+
+KeyUsageRecorder = Callable[[int, datetime], None]
+
+
+def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)]) -> KeyUsageRecorder:
+    """Records a key's last use on a connection of its own, outside the request's transaction."""
+
+    def record(api_key_id: int, now: datetime) -> None:
+        try:
+            with session_scope(engine) as session:
+                keys.touch(session, api_key_id=api_key_id, now=now)
+        except OperationalError:
+            log.info("last_used_at not updated for key %s: database busy", api_key_id)
+
+    return record
+
+
+def get_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    record_use: Annotated[KeyUsageRecorder, Depends(get_key_usage_recorder)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    """Who is calling: the key's role and organisation, or an anonymous reader."""
+    request_id = getattr(request.state, "request_id", None)
+    if credentials is None:
+        return replace(ANONYMOUS, request_id=request_id)
+    api_key = keys.authenticate(session, presented=credentials.credentials, secret=settings.key_secret)
+    if api_key is None:
+        raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
+    now = clock.now()
+    if keys.needs_touch(api_key, now):
+        record_use(api_key.id, now)
+    return Actor(
+        role=Role(api_key.role),
+        api_key_id=api_key.id,
+        organisation_id=api_key.organisation_id,
+        request_id=request_id,
+        name=api_key.name,
+    )
+
+
+def require(roles: frozenset[Role], *, read: bool = False):
+    """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed)."""
+
+    def dependency(actor: Annotated[Actor, Depends(get_actor)], settings: SettingsDep) -> Actor:
+        if actor.is_anonymous:
+            if read and settings.anonymous_reads:
+                return actor
+            raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
+        if actor.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"A {actor.role.value} key may not do this (it needs: {allowed}).")
+        return actor
+
+    return dependency
+
+
+ReaderDep = Annotated[Actor, Depends(require(READ_ROLES, read=True))]
+OwnerWriterDep = Annotated[Actor, Depends(require(OWNER_WRITE_ROLES))]
+AssurerDep = Annotated[Actor, Depends(require(ASSURANCE_ROLES))]
+AdminDep = Annotated[Actor, Depends(require(ADMIN_ROLES))]
+
+
+# Lookups check the caller first, so an unauthenticated request learns nothing from a 404.
+def valid_organisation(
+    _: ReaderDep, session: SessionDep, organisation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Organisation:
+    return organisations.get_organisation(session, organisation_id)
+
+
+def valid_report(
+    _: ReaderDep, session: SessionDep, report_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Report:
+    return reports.get_report(session, report_id)
+
+
+def valid_recommendation(
+    _: ReaderDep, session: SessionDep, recommendation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+) -> Recommendation:
+    return recommendations.get_recommendation(session, recommendation_id)
+
+
+OrganisationDep = Annotated[Organisation, Depends(valid_organisation)]
+ReportDep = Annotated[Report, Depends(valid_report)]
+RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]

@@ -1,6 +1,7 @@
 """All tables, imported here so that ``SQLModel.metadata`` knows them."""
 
 from app.models import base as _base  # noqa: F401  (naming convention first)
+from app.models.access import ApiKey, AssuranceDecision, AuditEvent, DecisionKind, Role, TargetDateRevision
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.progress import EvidenceLink, ProgressUpdate
 from app.models.recommendation import (
@@ -11,6 +12,12 @@ from app.models.recommendation import (
 from app.models.report import Report, ReportActionPlanOrganisation
 
 __all__ = [
+    "ApiKey",
+    "AssuranceDecision",
+    "AuditEvent",
+    "DecisionKind",
+    "Role",
+    "TargetDateRevision",
     "EvidenceLink",
     "Organisation",
     "OrganisationKind",

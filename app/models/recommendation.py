@@ -27,6 +27,8 @@ class Recommendation(SQLModel, table=True):
     # by the service that records progress.
     status: str = Field(default="not_started", max_length=32)
     target_date: date | None = None
+    # The first target date set, kept to show slippage.
+    original_target_date: date | None = None
     # Effective due date: target_date, else the report's action-plan due date.
     due_date: date = Field(index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -51,7 +51,7 @@ class EvidenceLinkCreate(RequestModel):
     title: ShortText = Field(examples=["Maternity records audit, June 2018"])
     description: str | None = Field(default=None, max_length=2000)
     progress_update_id: int | None = Field(
-        default=None, ge=1, description="The progress update that cites this evidence, if any."
+        default=None, ge=1, le=2**31 - 1, description="The progress update that cites this evidence, if any."
     )
 
 

@@ -55,6 +55,10 @@ class RecommendationPublic(ResponseModel):
     owners: list[OwnerPublic]
     citations: list[CitationPublic]
     target_date: date | None
+    original_target_date: date | None = Field(description="The first target date set.")
+    slippage_working_days: int | None = Field(
+        description="Working days from the original to the current target date (negative if brought forward)."
+    )
     effective_due_date: date = Field(description="The target date, else the action-plan due date.")
     as_of: date = Field(description="The date the status and deadline figures are for.")
     overdue: bool

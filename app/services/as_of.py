@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from app.domain.calendar import CALENDARS
 from app.domain.deadlines import ActionPlanState, Rag, due_soon_threshold
 from app.domain.status import DONE_STATUSES, OWNER_STATUS_ORDER, TERMINAL_STATUSES, OwnerStatus, Status
-from app.models import ProgressUpdate, Recommendation, RecommendationOwner, Report
+from app.models import AssuranceDecision, ProgressUpdate, Recommendation, RecommendationOwner, Report
 from app.services.calendars import calendar_for
 
 _RANK = {status.value: rank for rank, status in enumerate(OWNER_STATUS_ORDER)}
@@ -70,7 +70,8 @@ def owner_status(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
 
 
 def recommendation_status(as_of: AsOf) -> ColumnElement:
-    """The rolled-up status of ``Recommendation`` as of ``as_of.day``."""
+    """The status of ``Recommendation`` as of ``as_of.day``: an assurer's verdict standing
+    on that day (verified or closed), else the least advanced owner's status."""
     if as_of.is_current:
         return Recommendation.status
     # An alias, so this still correlates to Recommendation inside queries over owners.
@@ -80,7 +81,19 @@ def recommendation_status(as_of: AsOf) -> ColumnElement:
         .where(owner.recommendation_id == Recommendation.id)
         .scalar_subquery()
     )
-    return _rank_to_status(func.coalesce(least_rank, literal(0)))
+    rolled_up = _rank_to_status(func.coalesce(least_rank, literal(0)))
+    decision = (
+        select(AssuranceDecision.decision)
+        .where(
+            AssuranceDecision.recommendation_id == Recommendation.id,
+            AssuranceDecision.decided_on <= as_of.day,
+        )
+        .order_by(AssuranceDecision.decided_on.desc(), AssuranceDecision.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    terminal = [s.value for s in TERMINAL_STATUSES]
+    return case((decision.in_(terminal), decision), else_=rolled_up)
 
 
 def is_done(status: ColumnElement) -> ColumnElement:

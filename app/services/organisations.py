@@ -4,9 +4,11 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.domain.access import Actor
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
+from app.services import audit
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -65,24 +67,38 @@ def _ensure_code_free(session: Session, code: str, *, except_id: int | None = No
         )
 
 
-def add_organisation(session: Session, *, data: OrganisationCreate, now: datetime) -> Organisation:
-    """Stage a new organisation without committing (the seed and the importer share this)."""
+def add_organisation(
+    session: Session, *, actor: Actor, data: OrganisationCreate, now: datetime
+) -> Organisation:
+    """Stage a new organisation and its audit event without committing (the seed and importer share this)."""
     _ensure_code_free(session, data.code)
     organisation = Organisation(**data.model_dump(), created_at=now, updated_at=now)
     session.add(organisation)
     session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="organisation",
+        entity_id=organisation.id,
+        now=now,
+        after=audit.snapshot(organisation),
+    )
     return organisation
 
 
-def create_organisation(session: Session, *, data: OrganisationCreate, now: datetime) -> Organisation:
-    organisation = add_organisation(session, data=data, now=now)
+def create_organisation(
+    session: Session, *, actor: Actor, data: OrganisationCreate, now: datetime
+) -> Organisation:
+    organisation = add_organisation(session, actor=actor, data=data, now=now)
     session.commit()
     return organisation
 
 
 def update_organisation(
-    session: Session, *, organisation: Organisation, data: OrganisationUpdate, now: datetime
+    session: Session, *, actor: Actor, organisation: Organisation, data: OrganisationUpdate, now: datetime
 ) -> Organisation:
+    before = audit.snapshot(organisation)
     changes = data.changes()
     if "code" in changes:
         _ensure_code_free(session, changes["code"], except_id=organisation.id)
@@ -90,5 +106,15 @@ def update_organisation(
         setattr(organisation, field, value)
     organisation.updated_at = now
     session.add(organisation)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity="organisation",
+        entity_id=organisation.id,
+        now=now,
+        before=before,
+        after=audit.snapshot(organisation),
+    )
     session.commit()
     return organisation

@@ -5,8 +5,9 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.domain.access import Actor, NotAllowed, acting_organisation
 from app.domain.status import TERMINAL_STATUSES, Status, evidence_required, roll_up
-from app.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.models import (
     EvidenceLink,
     Organisation,
@@ -20,6 +21,7 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
+from app.services import audit
 from app.services.organisations import find_by_code
 
 
@@ -34,27 +36,32 @@ def _owners(session: Session, recommendation_id: int) -> list[tuple[Recommendati
     )
 
 
-def _acting_owner(
-    session: Session, recommendation: Recommendation, code: str | None
+def acting_owner(
+    session: Session, *, actor: Actor, recommendation: Recommendation, code: str | None
 ) -> tuple[RecommendationOwner, Organisation]:
-    """The owner a write is for: the one named, or the only one."""
+    """The owner a write is for: an editor's own organisation, or the one an admin or assurer names."""
     owners = _owners(session, recommendation.id)
-    if code is None:
-        if len(owners) == 1:
-            return owners[0]
+    named = None
+    if code is not None:
+        organisation = find_by_code(session, code)
+        if organisation is None:
+            raise InvalidInput(f"No organisation has the code {code!r}.")
+        named = organisation.id
+    try:
+        organisation_id = acting_organisation(actor, named=named, owners=[o.id for _, o in owners])
+    except NotAllowed as refusal:
+        raise Forbidden(refusal.reason) from None
+    if organisation_id is None:
         codes = ", ".join(o.code for _, o in owners)
         raise InvalidInput(
-            f"Recommendation {recommendation.ref} has {len(owners)} owners ({codes}); "
-            "name the one this is for in organisation_code."
+            f"Name the owning organisation this is for in organisation_code (owners of "
+            f"{recommendation.ref}: {codes})."
         )
     for owner, organisation in owners:
-        if organisation.code.lower() == code.lower():
+        if organisation.id == organisation_id:
             return owner, organisation
-    known = find_by_code(session, code)
-    if known is None:
-        raise InvalidInput(f"No organisation has the code {code!r}.")
     raise RuleViolation(
-        f"{known.code} does not own recommendation {recommendation.ref}; "
+        f"{code} does not own recommendation {recommendation.ref}; "
         f"its owners are {', '.join(o.code for _, o in owners)}.",
         code="not_an_owner",
     )
@@ -92,6 +99,7 @@ def _latest_status(session: Session, recommendation_id: int, organisation_id: in
 def record_progress(
     session: Session,
     *,
+    actor: Actor,
     recommendation: Recommendation,
     data: ProgressUpdateCreate,
     today: date,
@@ -107,7 +115,9 @@ def record_progress(
             "it must be reopened before progress can be reported.",
             code="recommendation_closed",
         )
-    owner, organisation = _acting_owner(session, recommendation, data.organisation_code)
+    owner, organisation = acting_owner(
+        session, actor=actor, recommendation=recommendation, code=data.organisation_code
+    )
     if evidence_required(data.status, _evidence_count(session, recommendation.id, organisation.id)):
         raise RuleViolation(
             f"{organisation.code} has no evidence link on recommendation {recommendation.ref}; "
@@ -129,9 +139,22 @@ def record_progress(
     owner.updated_at = now
     session.add(owner)
     session.flush()
+    before = recommendation.status
     recommendation.status = roll_up(o.status for o, _ in _owners(session, recommendation.id))
     recommendation.updated_at = now
     session.add(recommendation)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="progress_update",
+        entity_id=update.id,
+        now=now,
+        after={
+            **audit.snapshot(update),
+            "recommendation_status": {"before": before, "after": recommendation.status},
+        },
+    )
     session.commit()
     return ProgressUpdatePublic(**update.model_dump(), organisation_code=organisation.code)
 
@@ -153,10 +176,12 @@ def list_progress_updates(
 
 
 def add_evidence(
-    session: Session, *, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
+    session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
     recommendation = _lock(session, recommendation.id)
-    _, organisation = _acting_owner(session, recommendation, data.organisation_code)
+    _, organisation = acting_owner(
+        session, actor=actor, recommendation=recommendation, code=data.organisation_code
+    )
     if data.progress_update_id is not None:
         cited = session.get(ProgressUpdate, data.progress_update_id)
         if cited is None or cited.recommendation_id != recommendation.id:
@@ -178,6 +203,16 @@ def add_evidence(
         created_at=now,
     )
     session.add(link)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="evidence_link",
+        entity_id=link.id,
+        now=now,
+        after=audit.snapshot(link),
+    )
     session.commit()
     return EvidenceLinkPublic(**link.model_dump(), organisation_code=organisation.code)
 

@@ -6,6 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Select, case, func, not_, or_
 from sqlmodel import Session, select
 
+from app.domain.access import Actor
 from app.domain.deadlines import Rag, deadline_state
 from app.domain.status import Status
 from app.errors import Conflict, NotFound
@@ -23,6 +24,7 @@ from app.schemas.recommendations import (
     RecommendationPublic,
 )
 from app.services import as_of as as_of_sql
+from app.services import audit
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes, resolve_organisation
@@ -43,7 +45,7 @@ def get_recommendation(session: Session, recommendation_id: int) -> Recommendati
 
 
 def add_recommendation(
-    session: Session, *, report: Report, data: RecommendationCreate, now: datetime
+    session: Session, *, actor: Actor, report: Report, data: RecommendationCreate, now: datetime
 ) -> Recommendation:
     """Stage a recommendation with its owners and citations, without committing."""
     duplicate = session.exec(
@@ -63,6 +65,7 @@ def add_recommendation(
         section=data.section or (data.citations[0].section if data.citations else None),
         status=Status.NOT_STARTED,
         target_date=data.target_date,
+        original_target_date=data.target_date,
         due_date=data.target_date or report.action_plan_due_date,
         created_at=now,
         updated_at=now,
@@ -86,13 +89,22 @@ def add_recommendation(
                 section=citation.section,
             )
         )
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="recommendation",
+        entity_id=recommendation.id,
+        now=now,
+        after={**audit.snapshot(recommendation), "owners": data.owners},
+    )
     return recommendation
 
 
 def create_recommendation(
-    session: Session, *, report: Report, data: RecommendationCreate, now: datetime
+    session: Session, *, actor: Actor, report: Report, data: RecommendationCreate, now: datetime
 ) -> Recommendation:
-    recommendation = add_recommendation(session, report=report, data=data, now=now)
+    recommendation = add_recommendation(session, actor=actor, report=report, data=data, now=now)
     session.commit()
     return recommendation
 
@@ -218,20 +230,24 @@ def _views(session: Session, rows, as_of: AsOf) -> list[RecommendationPublic]:
     owners = _owners_as_of(session, ids, as_of)
     citations = _citations(session, ids)
     views = []
-    for recommendation, status, calendar in rows:
+    for recommendation, status, calendar_name in rows:
+        calendar = calendar_for(calendar_name)
         state = deadline_state(
             due=recommendation.due_date,
             status=Status(status),
             today=as_of.day,
-            calendar=calendar_for(calendar),
+            calendar=calendar,
             due_soon_working_days=as_of.due_soon_working_days,
         )
+        original, current = recommendation.original_target_date, recommendation.target_date
+        slippage = calendar.working_days_between(original, current) if original and current else None
         views.append(
             RecommendationPublic(
                 **recommendation.model_dump(exclude={"position", "due_date", "status"}),
                 status=status,
                 owners=owners[recommendation.id],
                 citations=citations[recommendation.id],
+                slippage_working_days=slippage,
                 effective_due_date=recommendation.due_date,
                 as_of=as_of.day,
                 overdue=state.overdue,

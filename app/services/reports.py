@@ -3,6 +3,7 @@ from datetime import date, datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, delete, select
 
+from app.domain.access import Actor
 from app.domain.deadlines import action_plan_due_date, explain_action_plan_deadline
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation, Recommendation, Report, ReportActionPlanOrganisation
@@ -15,6 +16,7 @@ from app.schemas.reports import (
     SkippedDay,
     check_report_dates,
 )
+from app.services import audit
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
@@ -53,7 +55,7 @@ def _set_action_plan_organisations(session: Session, report: Report, codes: list
         session.add(ReportActionPlanOrganisation(report_id=report.id, organisation_id=organisation.id))
 
 
-def add_report(session: Session, *, data: ReportCreate, now: datetime) -> Report:
+def add_report(session: Session, *, actor: Actor, data: ReportCreate, now: datetime) -> Report:
     """Stage a new report in the session without committing (the seed and the importer share this)."""
     _ensure_slug_free(session, data.slug)
     fields = data.model_dump(exclude={"action_plan_organisations"})
@@ -69,16 +71,28 @@ def add_report(session: Session, *, data: ReportCreate, now: datetime) -> Report
     session.add(report)
     session.flush()
     _set_action_plan_organisations(session, report, data.action_plan_organisations)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="report",
+        entity_id=report.id,
+        now=now,
+        after={**audit.snapshot(report), "action_plan_organisations": data.action_plan_organisations},
+    )
     return report
 
 
-def create_report(session: Session, *, data: ReportCreate, now: datetime) -> Report:
-    report = add_report(session, data=data, now=now)
+def create_report(session: Session, *, actor: Actor, data: ReportCreate, now: datetime) -> Report:
+    report = add_report(session, actor=actor, data=data, now=now)
     session.commit()
     return report
 
 
-def update_report(session: Session, *, report: Report, data: ReportUpdate, now: datetime) -> Report:
+def update_report(
+    session: Session, *, actor: Actor, report: Report, data: ReportUpdate, now: datetime
+) -> Report:
+    before = audit.snapshot(report)
     changes = data.changes()
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], except_id=report.id)
@@ -95,6 +109,19 @@ def update_report(session: Session, *, report: Report, data: ReportUpdate, now: 
         _recompute_deadline(session, report)
     report.updated_at = now
     session.add(report)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity="report",
+        entity_id=report.id,
+        now=now,
+        before=before,
+        after={
+            **audit.snapshot(report),
+            **({"action_plan_organisations": codes} if codes is not None else {}),
+        },
+    )
     session.commit()
     return report
 

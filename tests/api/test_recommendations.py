@@ -57,7 +57,12 @@ def test_filter_by_report_and_status(client, kirklees):
     one = kirklees["recommendations"]["5.1"]
     client.post(
         f"{API}/recommendations/{one['id']}/progress-updates",
-        json={"author": "Lead", "narrative": "Started", "status": "in_progress"},
+        json={
+            "author": "Lead",
+            "narrative": "Started",
+            "status": "in_progress",
+            "organisation_code": "SWYPFT",
+        },
     )
     body = client.get(
         f"{API}/recommendations", params={"report_id": report_id, "status": "in_progress"}

@@ -15,8 +15,7 @@ KIRKLEES_DUE = action_plan_due_date(date(2018, 5, 4), 20, E_AND_W)
 
 def _update(client, rec, status, organisation=None, reported_on=None):
     body = {"author": "lead", "narrative": "update", "status": status}
-    if organisation:
-        body["organisation_code"] = organisation
+    body["organisation_code"] = organisation or rec["owners"][0]["code"]
     if reported_on:
         body["reported_on"] = reported_on
     response = client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=body)
@@ -25,8 +24,7 @@ def _update(client, rec, status, organisation=None, reported_on=None):
 
 def _evidence(client, rec, organisation=None):
     body = {"url": "https://example.org/evidence", "title": "Evidence"}
-    if organisation:
-        body["organisation_code"] = organisation
+    body["organisation_code"] = organisation or rec["owners"][0]["code"]
     assert client.post(f"{API}/recommendations/{rec['id']}/evidence-links", json=body).status_code == 201
 
 

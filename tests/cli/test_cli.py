@@ -58,7 +58,9 @@ def test_overdue_agrees_with_the_api(cli_database):
     run, url = cli_database
     as_of = "2018-06-20"
     cli = json.loads(run("overdue", "--as-of", as_of, "--format", "json").stdout)
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    key = run("keys", "create", "--role", "viewer", "--name", "dashboard").stdout.strip()
+    headers = {"Authorization": f"Bearer {key}"}
+    with TestClient(create_app(Settings(database_url=url)), headers=headers) as client:
         api = client.get(
             "/api/v1/recommendations", params={"overdue": "true", "as_of": as_of, "limit": 200}
         ).json()

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.domain.access import SYSTEM
 from app.domain.deadlines import Rag, deadline_state
 from app.domain.status import roll_up
 from app.schemas.organisations import OrganisationCreate
@@ -92,12 +93,16 @@ def matrix(session, clock):
     now = clock.now()
     for code in ("A", "B"):
         organisations.add_organisation(
-            session, data=OrganisationCreate(code=code, name=f"Org {code}", kind="other"), now=now
+            session,
+            actor=SYSTEM,
+            data=OrganisationCreate(code=code, name=f"Org {code}", kind="other"),
+            now=now,
         )
     report_ids = {}
     for calendar in ("england-and-wales", "scotland", "northern-ireland"):
         report = reports.add_report(
             session,
+            actor=SYSTEM,
             data=ReportCreate(
                 slug=f"matrix-{calendar}",
                 title="Matrix",
@@ -112,6 +117,7 @@ def matrix(session, clock):
     for ref, calendar, target, owners, history in MATRIX:
         recommendation = recommendations.add_recommendation(
             session,
+            actor=SYSTEM,
             report=reports.get_report(session, report_ids[calendar]),
             data=RecommendationCreate(
                 ref=ref, text=f"Recommendation {ref}.", owners=owners, target_date=target
@@ -122,6 +128,7 @@ def matrix(session, clock):
         for owner in owners:
             progress.add_evidence(
                 session,
+                actor=SYSTEM,
                 recommendation=recommendation,
                 data=EvidenceLinkCreate(organisation_code=owner, url="https://example.org/e", title="e"),
                 now=now,
@@ -129,6 +136,7 @@ def matrix(session, clock):
         for owner, status, reported_on in history:
             progress.record_progress(
                 session,
+                actor=SYSTEM,
                 recommendation=recommendation,
                 data=ProgressUpdateCreate(
                     organisation_code=owner, author="t", narrative="t", status=status, reported_on=reported_on

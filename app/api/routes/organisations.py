@@ -2,19 +2,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.deps import ClockDep, OrganisationDep, SessionDep
+from app.api.deps import AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
 from app.models import OrganisationKind
 from app.schemas.common import Page
 from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate
+from app.schemas.summaries import OrganisationSummary
 from app.services import organisations as service
+from app.services import summaries
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
-@router.get("", response_model=Page[OrganisationPublic], responses=problems(422))
+@router.get("", response_model=Page[OrganisationPublic], responses=problems(401, 422))
 def list_organisations(
+    _: ReaderDep,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -29,23 +32,50 @@ def list_organisations(
     "",
     response_model=OrganisationPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(409, 422),
+    summary="Create an organisation (admin)",
+    responses=problems(401, 403, 409, 422),
 )
 def create_organisation(
-    data: OrganisationCreate, session: SessionDep, clock: ClockDep, request: Request, response: Response
+    actor: AdminDep,
+    data: OrganisationCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    request: Request,
+    response: Response,
 ):
-    organisation = service.create_organisation(session, data=data, now=clock.now())
+    organisation = service.create_organisation(session, actor=actor, data=data, now=clock.now())
     response.headers["Location"] = str(request.url_for("read_organisation", organisation_id=organisation.id))
     return organisation
 
 
-@router.get("/{organisation_id}", response_model=OrganisationPublic, responses=problems(404, 422))
+@router.get("/{organisation_id}", response_model=OrganisationPublic, responses=problems(401, 404, 422))
 def read_organisation(organisation: OrganisationDep):
     return organisation
 
 
-@router.patch("/{organisation_id}", response_model=OrganisationPublic, responses=problems(404, 409, 422))
+@router.patch(
+    "/{organisation_id}",
+    response_model=OrganisationPublic,
+    summary="Change an organisation (admin)",
+    responses=problems(401, 403, 404, 409, 422),
+)
 def update_organisation(
-    organisation: OrganisationDep, data: OrganisationUpdate, session: SessionDep, clock: ClockDep
+    actor: AdminDep,
+    organisation: OrganisationDep,
+    data: OrganisationUpdate,
+    session: SessionDep,
+    clock: ClockDep,
 ):
-    return service.update_organisation(session, organisation=organisation, data=data, now=clock.now())
+    return service.update_organisation(
+        session, actor=actor, organisation=organisation, data=data, now=clock.now()
+    )
+
+
+@router.get(
+    "/{organisation_id}/summary",
+    response_model=OrganisationSummary,
+    summary="What one organisation owns, as of a date",
+    responses=problems(401, 404, 422),
+)
+def organisation_summary(organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep):
+    return summaries.organisation_summary(session, organisation=organisation, as_of=as_of)

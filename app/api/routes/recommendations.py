@@ -3,11 +3,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.api.deps import AsOfDep, ClockDep, RecommendationDep, ReportDep, SessionDep
+from app.api.deps import (
+    AdminDep,
+    AsOfDep,
+    AssurerDep,
+    ClockDep,
+    OwnerWriterDep,
+    ReaderDep,
+    RecommendationDep,
+    ReportDep,
+    SessionDep,
+)
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
 from app.domain.deadlines import Rag
 from app.domain.status import Status
+from app.schemas.assurance import DecisionCreate, DecisionPublic, TargetDateChange, TargetDateRevisionPublic
 from app.schemas.common import Day, Page
 from app.schemas.progress import (
     EvidenceLinkCreate,
@@ -16,7 +27,7 @@ from app.schemas.progress import (
     ProgressUpdatePublic,
 )
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
-from app.services import progress
+from app.services import assurance, progress, target_dates
 from app.services import recommendations as service
 from app.services.recommendations import RecommendationFilters, SortOrder
 
@@ -71,8 +82,9 @@ def _page(request, response, session, page, filters, as_of, sort) -> dict:
     return paged(request, response, page, items, total)
 
 
-@router.get("/recommendations", response_model=Page[RecommendationPublic], responses=problems(404, 422))
+@router.get("/recommendations", response_model=Page[RecommendationPublic], responses=problems(401, 404, 422))
 def list_recommendations(
+    _: ReaderDep,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -89,7 +101,7 @@ def list_recommendations(
 @router.get(
     "/reports/{report_id}/recommendations",
     response_model=Page[RecommendationPublic],
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def list_report_recommendations(
     request: Request,
@@ -109,9 +121,10 @@ def list_report_recommendations(
     "/reports/{report_id}/recommendations",
     response_model=RecommendationPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(404, 409, 422),
+    responses=problems(401, 403, 404, 409, 422),
 )
 def create_recommendation(
+    actor: AdminDep,
     report: ReportDep,
     data: RecommendationCreate,
     session: SessionDep,
@@ -120,7 +133,9 @@ def create_recommendation(
     request: Request,
     response: Response,
 ):
-    recommendation = service.create_recommendation(session, report=report, data=data, now=clock.now())
+    recommendation = service.create_recommendation(
+        session, actor=actor, report=report, data=data, now=clock.now()
+    )
     response.headers["Location"] = str(
         request.url_for("read_recommendation", recommendation_id=recommendation.id)
     )
@@ -130,7 +145,7 @@ def create_recommendation(
 @router.get(
     "/recommendations/{recommendation_id}",
     response_model=RecommendationPublic,
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def read_recommendation(recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep):
     return service.recommendation_view(session, recommendation, as_of=as_of)
@@ -140,20 +155,25 @@ def read_recommendation(recommendation: RecommendationDep, session: SessionDep, 
     "/recommendations/{recommendation_id}/progress-updates",
     response_model=ProgressUpdatePublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(404, 409, 422),
+    responses=problems(401, 403, 404, 409, 422),
 )
 def post_progress_update(
-    recommendation: RecommendationDep, data: ProgressUpdateCreate, session: SessionDep, clock: ClockDep
+    actor: OwnerWriterDep,
+    recommendation: RecommendationDep,
+    data: ProgressUpdateCreate,
+    session: SessionDep,
+    clock: ClockDep,
 ):
+    """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
     return progress.record_progress(
-        session, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
+        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
     )
 
 
 @router.get(
     "/recommendations/{recommendation_id}/progress-updates",
     response_model=Page[ProgressUpdatePublic],
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def list_progress_updates(
     request: Request,
@@ -172,18 +192,24 @@ def list_progress_updates(
     "/recommendations/{recommendation_id}/evidence-links",
     response_model=EvidenceLinkPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(404, 409, 422),
+    responses=problems(401, 403, 404, 409, 422),
 )
 def post_evidence_link(
-    recommendation: RecommendationDep, data: EvidenceLinkCreate, session: SessionDep, clock: ClockDep
+    actor: OwnerWriterDep,
+    recommendation: RecommendationDep,
+    data: EvidenceLinkCreate,
+    session: SessionDep,
+    clock: ClockDep,
 ):
-    return progress.add_evidence(session, recommendation=recommendation, data=data, now=clock.now())
+    return progress.add_evidence(
+        session, actor=actor, recommendation=recommendation, data=data, now=clock.now()
+    )
 
 
 @router.get(
     "/recommendations/{recommendation_id}/evidence-links",
     response_model=Page[EvidenceLinkPublic],
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def list_evidence_links(
     request: Request,
@@ -193,6 +219,81 @@ def list_evidence_links(
     page: PageDep,
 ) -> dict:
     items, total = progress.list_evidence(
+        session, recommendation=recommendation, limit=page.limit, offset=page.offset
+    )
+    return paged(request, response, page, items, total)
+
+
+@router.patch(
+    "/recommendations/{recommendation_id}",
+    response_model=RecommendationPublic,
+    summary="Set or change the target date (owners; a reason once the action plan is submitted)",
+    responses=problems(401, 403, 404, 422),
+)
+def change_target_date(
+    actor: OwnerWriterDep,
+    recommendation: RecommendationDep,
+    data: TargetDateChange,
+    session: SessionDep,
+    clock: ClockDep,
+    as_of: AsOfDep,
+):
+    recommendation = target_dates.change_target_date(
+        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
+    )
+    return service.recommendation_view(session, recommendation, as_of=as_of)
+
+
+@router.get(
+    "/recommendations/{recommendation_id}/target-date-revisions",
+    response_model=Page[TargetDateRevisionPublic],
+    responses=problems(401, 404, 422),
+)
+def list_target_date_revisions(
+    request: Request,
+    response: Response,
+    recommendation: RecommendationDep,
+    session: SessionDep,
+    page: PageDep,
+) -> dict:
+    items, total = target_dates.list_revisions(
+        session, recommendation=recommendation, limit=page.limit, offset=page.offset
+    )
+    return paged(request, response, page, items, total)
+
+
+@router.post(
+    "/recommendations/{recommendation_id}/decisions",
+    response_model=DecisionPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Verify, close without implementation, or reopen (assurers and admins)",
+    responses=problems(401, 403, 404, 409, 422),
+)
+def decide(
+    actor: AssurerDep,
+    recommendation: RecommendationDep,
+    data: DecisionCreate,
+    session: SessionDep,
+    clock: ClockDep,
+):
+    return assurance.decide(
+        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
+    )
+
+
+@router.get(
+    "/recommendations/{recommendation_id}/decisions",
+    response_model=Page[DecisionPublic],
+    responses=problems(401, 404, 422),
+)
+def list_decisions(
+    request: Request,
+    response: Response,
+    recommendation: RecommendationDep,
+    session: SessionDep,
+    page: PageDep,
+) -> dict:
+    items, total = assurance.list_decisions(
         session, recommendation=recommendation, limit=page.limit, offset=page.offset
     )
     return paged(request, response, page, items, total)

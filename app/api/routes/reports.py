@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.deps import AsOfDep, ClockDep, ReportDep, SessionDep
+from app.api.deps import AdminDep, AsOfDep, AssurerDep, ClockDep, ReaderDep, ReportDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
 from app.schemas.common import Page
@@ -12,8 +12,9 @@ from app.services import reports as service
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("", response_model=Page[ReportPublic], responses=problems(422))
+@router.get("", response_model=Page[ReportPublic], responses=problems(401, 422))
 def list_reports(
+    _: ReaderDep,
     request: Request,
     response: Response,
     session: SessionDep,
@@ -26,9 +27,13 @@ def list_reports(
 
 
 @router.post(
-    "", response_model=ReportPublic, status_code=status.HTTP_201_CREATED, responses=problems(409, 422)
+    "",
+    response_model=ReportPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(401, 403, 409, 422),
 )
 def create_report(
+    actor: AdminDep,
     data: ReportCreate,
     session: SessionDep,
     clock: ClockDep,
@@ -36,21 +41,27 @@ def create_report(
     request: Request,
     response: Response,
 ):
-    report = service.create_report(session, data=data, now=clock.now())
+    report = service.create_report(session, actor=actor, data=data, now=clock.now())
     response.headers["Location"] = str(request.url_for("read_report", report_id=report.id))
     return service.report_view(session, report, as_of)
 
 
-@router.get("/{report_id}", response_model=ReportPublic, responses=problems(404, 422))
+@router.get("/{report_id}", response_model=ReportPublic, responses=problems(401, 404, 422))
 def read_report(report: ReportDep, session: SessionDep, as_of: AsOfDep):
     return service.report_view(session, report, as_of)
 
 
-@router.patch("/{report_id}", response_model=ReportPublic, responses=problems(404, 409, 422))
+@router.patch("/{report_id}", response_model=ReportPublic, responses=problems(401, 403, 404, 409, 422))
 def update_report(
-    report: ReportDep, data: ReportUpdate, session: SessionDep, clock: ClockDep, as_of: AsOfDep
+    actor: AssurerDep,
+    report: ReportDep,
+    data: ReportUpdate,
+    session: SessionDep,
+    clock: ClockDep,
+    as_of: AsOfDep,
 ):
-    report = service.update_report(session, report=report, data=data, now=clock.now())
+    """Admins and assurers (who record, for instance, the date the action plan was submitted)."""
+    report = service.update_report(session, actor=actor, report=report, data=data, now=clock.now())
     return service.report_view(session, report, as_of)
 
 
@@ -58,7 +69,7 @@ def update_report(
     "/{report_id}/deadline",
     response_model=DeadlineExplanation,
     summary="How the action-plan due date is counted, and the plan's state as of a date",
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def explain_deadline(report: ReportDep, as_of: AsOfDep):
     return service.explain_deadline(report, as_of)

@@ -1,8 +1,8 @@
 from fastapi import APIRouter
 
-from app.api.deps import AsOfDep, OrganisationDep, ReportDep, SessionDep
+from app.api.deps import AsOfDep, ReaderDep, ReportDep, SessionDep
 from app.api.responses import problems
-from app.schemas.summaries import OrganisationSummary, PortfolioSummary, ReportSummary
+from app.schemas.summaries import PortfolioSummary, ReportSummary
 from app.services import summaries as service
 
 router = APIRouter(tags=["summaries"])
@@ -12,9 +12,9 @@ router = APIRouter(tags=["summaries"])
     "/summary",
     response_model=PortfolioSummary,
     summary="The whole portfolio as of a date",
-    responses=problems(422),
+    responses=problems(401, 422),
 )
-def portfolio_summary(session: SessionDep, as_of: AsOfDep):
+def portfolio_summary(_: ReaderDep, session: SessionDep, as_of: AsOfDep):
     return service.portfolio_summary(session, as_of=as_of)
 
 
@@ -22,17 +22,7 @@ def portfolio_summary(session: SessionDep, as_of: AsOfDep):
     "/reports/{report_id}/summary",
     response_model=ReportSummary,
     summary="One report as of a date",
-    responses=problems(404, 422),
+    responses=problems(401, 404, 422),
 )
 def report_summary(report: ReportDep, session: SessionDep, as_of: AsOfDep):
     return service.report_summary(session, report=report, as_of=as_of)
-
-
-@router.get(
-    "/organisations/{organisation_id}/summary",
-    response_model=OrganisationSummary,
-    summary="What one organisation owns, as of a date",
-    responses=problems(404, 422),
-)
-def organisation_summary(organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep):
-    return service.organisation_summary(session, organisation=organisation, as_of=as_of)

@@ -1,0 +1,91 @@
+"""Assurers' decisions: verify, close without implementation, reopen."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.domain.access import Actor
+from app.domain.status import TERMINAL_STATUSES, Status, roll_up
+from app.errors import Conflict
+from app.models import AssuranceDecision, DecisionKind, Recommendation, RecommendationOwner
+from app.schemas.assurance import DecisionCreate
+from app.services import audit
+
+
+def decide(
+    session: Session,
+    *,
+    actor: Actor,
+    recommendation: Recommendation,
+    data: DecisionCreate,
+    today: date,
+    now: datetime,
+) -> AssuranceDecision:
+    recommendation = session.exec(
+        select(Recommendation).where(Recommendation.id == recommendation.id).with_for_update()
+    ).one()
+    current = Status(recommendation.status)
+    owner_statuses = list(
+        session.exec(
+            select(RecommendationOwner.status).where(
+                RecommendationOwner.recommendation_id == recommendation.id
+            )
+        )
+    )
+    match data.decision:
+        case DecisionKind.REOPENED:
+            if current not in TERMINAL_STATUSES:
+                raise Conflict(
+                    f"Recommendation {recommendation.ref} is {current.value}, not verified or closed."
+                )
+            new_status = roll_up(owner_statuses)
+        case _ if current in TERMINAL_STATUSES:
+            raise Conflict(
+                f"Recommendation {recommendation.ref} is already {current.value}; reopen it first.",
+                code="recommendation_closed",
+            )
+        case DecisionKind.VERIFIED if current is not Status.IMPLEMENTED:
+            raise Conflict(
+                f"Recommendation {recommendation.ref} can be verified only when every owner has "
+                f"implemented it; it is {current.value}.",
+                code="not_implemented",
+            )
+        case _:
+            new_status = Status(data.decision.value)
+    decision = AssuranceDecision(
+        recommendation_id=recommendation.id,
+        decision=data.decision.value,
+        reason=data.reason,
+        decided_on=today,
+        api_key_id=actor.api_key_id,
+        created_at=now,
+    )
+    session.add(decision)
+    recommendation.status = new_status
+    recommendation.updated_at = now
+    session.add(recommendation)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=data.decision.value,
+        entity="recommendation",
+        entity_id=recommendation.id,
+        now=now,
+        before={"status": current.value},
+        after={"status": new_status.value, "reason": data.reason, "decision_id": decision.id},
+    )
+    session.commit()
+    return decision
+
+
+def list_decisions(
+    session: Session, *, recommendation: Recommendation, limit: int, offset: int
+) -> tuple[list[AssuranceDecision], int]:
+    where = AssuranceDecision.recommendation_id == recommendation.id
+    total = session.exec(select(func.count()).where(where)).one()
+    items = session.exec(
+        select(AssuranceDecision).where(where).order_by(AssuranceDecision.id).limit(limit).offset(offset)
+    ).all()
+    return list(items), total

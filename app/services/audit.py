@@ -1,0 +1,84 @@
+"""The audit trail: one event per write, in the write's own transaction."""
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, SQLModel, select
+
+from app.domain.access import Actor
+from app.models import AuditEvent
+
+
+def snapshot(entity: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
+    """A JSON-ready copy of a row's fields, for the event's before and after."""
+    if entity is None:
+        return None
+    return {k: _plain(v) for k, v in entity.model_dump(exclude=exclude or set()).items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    now: datetime,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """Stage an audit event; it commits (or rolls back) with the write it describes."""
+    session.add(
+        AuditEvent(
+            occurred_at=now,
+            api_key_id=actor.api_key_id,
+            role=actor.role.value if actor.role else "anonymous",
+            organisation_id=actor.organisation_id,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            request_id=actor.request_id,
+        )
+    )
+
+
+def list_events(
+    session: Session,
+    *,
+    entity: str | None,
+    entity_id: int | None,
+    action: str | None,
+    api_key_id: int | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditEvent], int]:
+    query = select(AuditEvent)
+    if entity:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if api_key_id is not None:
+        query = query.where(AuditEvent.api_key_id == api_key_id)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    items = session.exec(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
+    return list(items), total

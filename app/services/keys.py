@@ -1,0 +1,133 @@
+"""API keys: made, shown once, stored as a keyed hash, listed, revoked."""
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from app.domain.access import Actor
+from app.errors import InvalidInput, NotFound
+from app.models import ApiKey, Role
+from app.services import audit
+from app.services.organisations import find_by_code
+
+KEY_PREFIX = "rtk"
+# last_used_at is refreshed at most this often, so polling does not turn every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_key(key: str, secret: str) -> str:
+    return hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    """(public prefix, full key): 'rtk_<8 hex>_<43 url-safe chars>' carries 256 random bits."""
+    prefix = f"{KEY_PREFIX}_{secrets.token_hex(4)}"
+    return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def create_key(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    role: Role,
+    organisation_code: str | None,
+    secret: str,
+    now: datetime,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is never stored and cannot be shown again."""
+    organisation_id = None
+    if role is Role.EDITOR:
+        if not organisation_code:
+            raise InvalidInput("An editor key is bound to one organisation: give its code.")
+        organisation = find_by_code(session, organisation_code)
+        if organisation is None:
+            raise InvalidInput(f"No organisation has the code {organisation_code!r}.")
+        organisation_id = organisation.id
+    elif organisation_code:
+        raise InvalidInput(f"Only editor keys are bound to an organisation, not {role.value} keys.")
+    prefix, key = _new_key()
+    api_key = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(key, secret),
+        role=role.value,
+        organisation_id=organisation_id,
+        created_at=now,
+    )
+    session.add(api_key)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="api_key",
+        entity_id=api_key.id,
+        now=now,
+        after=audit.snapshot(api_key, exclude={"key_hash"}),
+    )
+    session.commit()
+    return api_key, key
+
+
+def authenticate(session: Session, *, presented: str, secret: str) -> ApiKey | None:
+    """The active key matching ``presented``, or None."""
+    if not presented.startswith(f"{KEY_PREFIX}_") or len(presented) > 100:
+        return None
+    return session.exec(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(presented, secret), ApiKey.revoked_at.is_(None))
+    ).first()
+
+
+def needs_touch(api_key: ApiKey, now: datetime) -> bool:
+    return api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION
+
+
+def touch(session: Session, *, api_key_id: int, now: datetime) -> None:
+    session.exec(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=now))
+    session.commit()
+
+
+def list_keys(session: Session, *, limit: int, offset: int) -> tuple[list[ApiKey], int]:
+    total = session.exec(select(func.count()).select_from(ApiKey)).one()
+    items = session.exec(select(ApiKey).order_by(ApiKey.id).limit(limit).offset(offset)).all()
+    return list(items), total
+
+
+def get_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound(f"API key {key_id} does not exist.")
+    return api_key
+
+
+def revoke_key(session: Session, *, actor: Actor, api_key: ApiKey, now: datetime) -> ApiKey:
+    if api_key.revoked_at is None:
+        before = audit.snapshot(api_key, exclude={"key_hash"})
+        api_key.revoked_at = now
+        session.add(api_key)
+        audit.record(
+            session,
+            actor=actor,
+            action="revoke",
+            entity="api_key",
+            entity_id=api_key.id,
+            now=now,
+            before=before,
+            after=audit.snapshot(api_key, exclude={"key_hash"}),
+        )
+        session.commit()
+    return api_key
+
+
+def has_active_admin(session: Session) -> bool:
+    return (
+        session.exec(
+            select(ApiKey.id).where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None)).limit(1)
+        ).first()
+        is not None
+    )

@@ -1,0 +1,78 @@
+"""Target dates set by owners, and every change to them kept as a revision."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from app.domain.access import Actor
+from app.errors import InvalidInput
+from app.models import Recommendation, Report, TargetDateRevision
+from app.schemas.assurance import TargetDateChange
+from app.services import audit
+from app.services.progress import acting_owner
+
+
+def change_target_date(
+    session: Session,
+    *,
+    actor: Actor,
+    recommendation: Recommendation,
+    data: TargetDateChange,
+    today: date,
+    now: datetime,
+) -> Recommendation:
+    recommendation = session.exec(
+        select(Recommendation).where(Recommendation.id == recommendation.id).with_for_update()
+    ).one()
+    _, organisation = acting_owner(
+        session, actor=actor, recommendation=recommendation, code=data.organisation_code
+    )
+    report = session.get(Report, recommendation.report_id)
+    submitted = report.action_plan_submitted_date
+    if submitted is not None and submitted <= today and not (data.reason and data.reason.strip()):
+        raise InvalidInput(
+            "The action plan was submitted on "
+            f"{submitted.isoformat()}: a change of target date needs a reason."
+        )
+    before = audit.snapshot(recommendation)
+    revision = TargetDateRevision(
+        recommendation_id=recommendation.id,
+        old_date=recommendation.target_date,
+        new_date=data.target_date,
+        reason=data.reason,
+        organisation_id=organisation.id,
+        api_key_id=actor.api_key_id,
+        created_at=now,
+    )
+    session.add(revision)
+    recommendation.target_date = data.target_date
+    if recommendation.original_target_date is None:
+        recommendation.original_target_date = data.target_date
+    recommendation.due_date = data.target_date or report.action_plan_due_date
+    recommendation.updated_at = now
+    session.add(recommendation)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="change_target_date",
+        entity="recommendation",
+        entity_id=recommendation.id,
+        now=now,
+        before=before,
+        after={**audit.snapshot(recommendation), "revision_id": revision.id},
+    )
+    session.commit()
+    return recommendation
+
+
+def list_revisions(
+    session: Session, *, recommendation: Recommendation, limit: int, offset: int
+) -> tuple[list[TargetDateRevision], int]:
+    where = TargetDateRevision.recommendation_id == recommendation.id
+    total = session.exec(select(func.count()).where(where)).one()
+    items = session.exec(
+        select(TargetDateRevision).where(where).order_by(TargetDateRevision.id).limit(limit).offset(offset)
+    ).all()
+    return list(items), total
