@@ -73,6 +73,14 @@ class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(AppError):
+    status, code, title = 412, "precondition_failed", "Precondition failed"
+
+
+class PreconditionRequired(AppError):
+    status, code, title = 428, "precondition_required", "Precondition required"
+
+
 class RuleViolation(AppError):
     """The request is well formed but breaks a rule of the domain."""
 

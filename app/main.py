@@ -5,7 +5,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.routes import access, health, imports, organisations, recommendations, reports, summaries
+from app.api.conditional import NotModified, not_modified_response
+from app.api.routes import (
+    access,
+    exports,
+    health,
+    imports,
+    organisations,
+    recommendations,
+    reports,
+    summaries,
+)
 from app.config import Settings, get_settings
 from app.db import create_db_engine
 from app.errors import install_error_handlers
@@ -41,11 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     install_error_handlers(app)
+    app.add_exception_handler(NotModified, lambda _request, exc: not_modified_response(exc))
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(imports.router, prefix=API_PREFIX)  # first: /reports/import is not a {report_id}
-    for module in (organisations, reports, recommendations, summaries, access):
+    for module in (organisations, reports, recommendations, summaries, access, exports):
         app.include_router(module.router, prefix=API_PREFIX)
     return app
 

@@ -168,17 +168,25 @@ def auth(make_key):
     return headers
 
 
+class Client(TestClient):
+    def patch_fresh(self, url: str, *, json, headers: dict | None = None):
+        """PATCH with If-Match set from a GET just before, as a careful client would."""
+        current = self.get(url, headers=headers)
+        if_match = {"If-Match": current.headers["etag"]} if "etag" in current.headers else {}
+        return self.patch(url, json=json, headers={**(headers or {}), **if_match})
+
+
 @pytest.fixture
-def client(app, make_key) -> Iterator[TestClient]:
+def client(app, make_key) -> Iterator[Client]:
     """A client holding an admin key."""
     headers = {"Authorization": f"Bearer {make_key('admin', name='test admin')}"}
-    with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
+    with Client(app, raise_server_exceptions=False, headers=headers) as client:
         yield client
 
 
 @pytest.fixture
-def anonymous(app) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as client:
+def anonymous(app) -> Iterator[Client]:
+    with Client(app, raise_server_exceptions=False) as client:
         yield client
 
 

@@ -10,8 +10,10 @@ _EXAMPLES: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "This key may not do that."),
     404: ("Not found", "Recommendation 999 does not exist."),
     409: ("Conflict", "Report 1 already has a recommendation 4.8."),
+    412: ("Precondition failed", 'The recommendation has changed since ETag "3.20180702"; fetch it again.'),
     413: ("Content too large", "The request body is larger than 1048576 bytes."),
     422: ("Invalid request", "body.reported_on: reported_on 2031-01-01 is in the future."),
+    428: ("Precondition required", "Send If-Match with the ETag from your last GET of this resource."),
     503: ("Service unavailable", "The database is unavailable; try again shortly."),
 }
 

@@ -2,6 +2,7 @@
 
 from app.models import base as _base  # noqa: F401  (naming convention first)
 from app.models.access import ApiKey, AssuranceDecision, AuditEvent, DecisionKind, Role, TargetDateRevision
+from app.models.idempotency import IdempotencyRecord
 from app.models.organisation import Organisation, OrganisationKind
 from app.models.progress import EvidenceLink, ProgressUpdate
 from app.models.recommendation import (
@@ -19,6 +20,7 @@ __all__ = [
     "Role",
     "TargetDateRevision",
     "EvidenceLink",
+    "IdempotencyRecord",
     "Organisation",
     "OrganisationKind",
     "ProgressUpdate",

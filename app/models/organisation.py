@@ -33,5 +33,7 @@ class Organisation(SQLModel, table=True):
     code: str = Field(max_length=32)
     name: str = Field(max_length=300)
     kind: str = Field(max_length=40)
+    # Bumped by every change to what the resource shows; its ETag comes from it.
+    version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

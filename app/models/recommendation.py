@@ -31,6 +31,8 @@ class Recommendation(SQLModel, table=True):
     original_target_date: date | None = None
     # Effective due date: target_date, else the report's action-plan due date.
     due_date: date = Field(index=True)
+    # Bumped by every change to what the resource shows; its ETag comes from it.
+    version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

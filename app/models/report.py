@@ -32,6 +32,8 @@ class Report(SQLModel, table=True):
     action_plan_due_date: date = Field(index=True)
     action_plan_submitted_date: date | None = None
     source_url: str | None = Field(default=None, max_length=2000)
+    # Bumped by every change to what the resource shows; its ETag comes from it.
+    version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -42,3 +42,17 @@ class AuditEventPublic(ResponseModel):
     before: dict | None
     after: dict | None
     request_id: str | None
+
+
+class Change(ResponseModel):
+    cursor: int = Field(description="Pass as `after` to get the changes after this one.")
+    entity: str
+    entity_id: int | None
+    action: str
+    occurred_at: datetime
+
+
+class ChangePage(ResponseModel):
+    items: list[Change]
+    next_cursor: int = Field(description="The cursor to ask from next time; unchanged when nothing is new.")
+    has_more: bool

@@ -10,7 +10,8 @@ from app.domain.status import TERMINAL_STATUSES, Status, roll_up
 from app.errors import Conflict
 from app.models import AssuranceDecision, DecisionKind, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
-from app.services import audit
+from app.services import audit, versions
+from app.services.progress import lock_recommendation
 
 
 def decide(
@@ -22,9 +23,7 @@ def decide(
     today: date,
     now: datetime,
 ) -> AssuranceDecision:
-    recommendation = session.exec(
-        select(Recommendation).where(Recommendation.id == recommendation.id).with_for_update()
-    ).one()
+    recommendation = lock_recommendation(session, recommendation.id)
     current = Status(recommendation.status)
     owner_statuses = list(
         session.exec(
@@ -64,6 +63,7 @@ def decide(
     session.add(decision)
     recommendation.status = new_status
     recommendation.updated_at = now
+    versions.bump(recommendation)
     session.add(recommendation)
     session.flush()
     audit.record(

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import event, func, text
 from sqlmodel import Session, SQLModel, select
 
 from app.domain.access import Actor
@@ -38,6 +38,7 @@ def record(
     after: dict | None = None,
 ) -> None:
     """Stage an audit event; it commits (or rolls back) with the write it describes."""
+    _serialise_commits(session)
     session.add(
         AuditEvent(
             occurred_at=now,
@@ -51,6 +52,37 @@ def record(
             after=after,
             request_id=actor.request_id,
         )
+    )
+
+
+# Audit event ids are the change feed's cursor, so they must be handed out in
+# commit order. SQLite writers already take turns (BEGIN IMMEDIATE); on
+# PostgreSQL a transaction-scoped advisory lock, taken just before the event
+# gets its id and held until commit, makes the others wait their turn.
+_FEED_LOCK = 73012018
+
+
+def _serialise_commits(session: Session) -> None:
+    if session.info.get("feed_locked"):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _FEED_LOCK})
+    session.info["feed_locked"] = True
+
+
+def _forget_lock(session, *_args) -> None:
+    session.info.pop("feed_locked", None)
+
+
+for _event in ("after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _event, _forget_lock)
+
+
+def list_changes(session: Session, *, after: int, limit: int) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id).limit(limit)
+        ).all()
     )
 
 

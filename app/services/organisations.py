@@ -8,7 +8,7 @@ from app.domain.access import Actor
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
-from app.services import audit
+from app.services import audit, versions
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -96,9 +96,16 @@ def create_organisation(
 
 
 def update_organisation(
-    session: Session, *, actor: Actor, organisation: Organisation, data: OrganisationUpdate, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    data: OrganisationUpdate,
+    expected_version: int,
+    now: datetime,
 ) -> Organisation:
     before = audit.snapshot(organisation)
+    versions.claim(session, organisation, expected_version)
     changes = data.changes()
     if "code" in changes:
         _ensure_code_free(session, changes["code"], except_id=organisation.id)

@@ -21,7 +21,7 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
-from app.services import audit
+from app.services import audit, versions
 from app.services.organisations import find_by_code
 
 
@@ -67,10 +67,13 @@ def acting_owner(
     )
 
 
-def _lock(session: Session, recommendation_id: int) -> Recommendation:
-    """Re-read the recommendation with a row lock so concurrent writers roll up in turn."""
+def lock_recommendation(session: Session, recommendation_id: int) -> Recommendation:
+    """Re-read the recommendation, fresh, with a row lock, so concurrent writers take turns."""
     return session.exec(
-        select(Recommendation).where(Recommendation.id == recommendation_id).with_for_update()
+        select(Recommendation)
+        .where(Recommendation.id == recommendation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).one()
 
 
@@ -108,7 +111,7 @@ def record_progress(
     reported_on = data.reported_on or today
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
-    recommendation = _lock(session, recommendation.id)
+    recommendation = lock_recommendation(session, recommendation.id)
     if Status(recommendation.status) in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "
@@ -142,6 +145,7 @@ def record_progress(
     before = recommendation.status
     recommendation.status = roll_up(o.status for o, _ in _owners(session, recommendation.id))
     recommendation.updated_at = now
+    versions.bump(recommendation)
     session.add(recommendation)
     audit.record(
         session,
@@ -178,7 +182,7 @@ def list_progress_updates(
 def add_evidence(
     session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
-    recommendation = _lock(session, recommendation.id)
+    recommendation = lock_recommendation(session, recommendation.id)
     _, organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )

@@ -24,7 +24,7 @@ from app.schemas.recommendations import (
     RecommendationPublic,
 )
 from app.services import as_of as as_of_sql
-from app.services import audit
+from app.services import audit, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes, resolve_organisation
@@ -89,6 +89,8 @@ def add_recommendation(
                 section=citation.section,
             )
         )
+    versions.bump(report)  # its recommendation count changed
+    session.add(report)
     audit.record(
         session,
         actor=actor,

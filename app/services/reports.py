@@ -16,7 +16,7 @@ from app.schemas.reports import (
     SkippedDay,
     check_report_dates,
 )
-from app.services import audit
+from app.services import audit, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
@@ -90,9 +90,16 @@ def create_report(session: Session, *, actor: Actor, data: ReportCreate, now: da
 
 
 def update_report(
-    session: Session, *, actor: Actor, report: Report, data: ReportUpdate, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    report: Report,
+    data: ReportUpdate,
+    expected_version: int,
+    now: datetime,
 ) -> Report:
     before = audit.snapshot(report)
+    versions.claim(session, report, expected_version)
     changes = data.changes()
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], except_id=report.id)
@@ -133,7 +140,7 @@ def _recompute_deadline(session: Session, report: Report) -> None:
     session.exec(
         update(Recommendation)
         .where(Recommendation.report_id == report.id, Recommendation.target_date.is_(None))
-        .values(due_date=report.action_plan_due_date)
+        .values(due_date=report.action_plan_due_date, version=Recommendation.version + 1)
     )
 
 

@@ -9,8 +9,8 @@ from app.domain.access import Actor
 from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
-from app.services import audit
-from app.services.progress import acting_owner
+from app.services import audit, versions
+from app.services.progress import acting_owner, lock_recommendation
 
 
 def change_target_date(
@@ -19,12 +19,11 @@ def change_target_date(
     actor: Actor,
     recommendation: Recommendation,
     data: TargetDateChange,
+    expected_version: int,
     today: date,
     now: datetime,
 ) -> Recommendation:
-    recommendation = session.exec(
-        select(Recommendation).where(Recommendation.id == recommendation.id).with_for_update()
-    ).one()
+    recommendation = lock_recommendation(session, recommendation.id)
     _, organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )
@@ -36,6 +35,7 @@ def change_target_date(
             f"{submitted.isoformat()}: a change of target date needs a reason."
         )
     before = audit.snapshot(recommendation)
+    versions.claim(session, recommendation, expected_version)
     revision = TargetDateRevision(
         recommendation_id=recommendation.id,
         old_date=recommendation.target_date,

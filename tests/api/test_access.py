@@ -119,6 +119,8 @@ def _counts(session):
 
 
 def _call(client, method, path, body, headers):
+    if method == "PATCH":
+        return client.patch_fresh(API + path, json=body, headers=headers)
     return client.request(method, API + path, json=body, headers=headers)
 
 

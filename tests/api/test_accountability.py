@@ -79,7 +79,7 @@ def test_a_decision_counts_from_the_day_it_was_made(client, kirklees, clock):
 def test_target_dates_keep_their_history_and_slippage(client, kirklees, auth, problem):
     rec = kirklees["recommendations"]["3.1"]
     chft = auth("editor", "CHFT")
-    first = client.patch(
+    first = client.patch_fresh(
         f"{API}/recommendations/{rec['id']}", json={"target_date": "2018-09-28"}, headers=chft
     )
     assert first.status_code == 200, first.text
@@ -87,15 +87,17 @@ def test_target_dates_keep_their_history_and_slippage(client, kirklees, auth, pr
     assert first.json()["effective_due_date"] == "2018-09-28"
     assert first.json()["slippage_working_days"] == 0
 
-    client.patch(
+    client.patch_fresh(
         f"{API}/reports/{kirklees['report']['id']}", json={"action_plan_submitted_date": "2018-06-01"}
     )
     problem(
-        client.patch(f"{API}/recommendations/{rec['id']}", json={"target_date": "2018-12-21"}, headers=chft),
+        client.patch_fresh(
+            f"{API}/recommendations/{rec['id']}", json={"target_date": "2018-12-21"}, headers=chft
+        ),
         422,
         detail_contains="needs a reason",
     )
-    moved = client.patch(
+    moved = client.patch_fresh(
         f"{API}/recommendations/{rec['id']}",
         json={"target_date": "2018-12-21", "reason": "Recruitment delayed"},
         headers=chft,
@@ -119,7 +121,9 @@ def test_bodies_cannot_set_computed_fields_or_statuses(client, kirklees, problem
         {"owners": []},
         {"version": 3},
     ):
-        problem(client.patch(f"{API}/recommendations/{rec['id']}", json={"target_date": None, **body}), 422)
+        problem(
+            client.patch_fresh(f"{API}/recommendations/{rec['id']}", json={"target_date": None, **body}), 422
+        )
 
 
 WRITES = [
@@ -176,9 +180,11 @@ WRITES = [
 @pytest.mark.parametrize(("entity", "action", "request_of"), WRITES, ids=[f"{w[0]}-{w[1]}" for w in WRITES])
 def test_every_write_leaves_an_audit_event(client, kirklees, entity, action, request_of):
     method, path, body = request_of(kirklees)
-    response = client.request(
-        method, API + path, json=body, headers={"X-Request-ID": f"req-{entity}-{action}"}
-    )
+    headers = {"X-Request-ID": f"req-{entity}-{action}"}
+    if method == "PATCH":
+        response = client.patch_fresh(API + path, json=body, headers=headers)
+    else:
+        response = client.request(method, API + path, json=body, headers=headers)
     assert response.status_code in (200, 201), response.text
     events = client.get(f"{API}/audit-events", params={"entity": entity, "action": action}).json()["items"]
     event = events[0]

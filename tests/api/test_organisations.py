@@ -13,7 +13,7 @@ def test_create_read_update_and_list(client):
 
     assert client.get(f"{BASE}/{body['id']}").json() == body
 
-    patched = client.patch(f"{BASE}/{body['id']}", json={"name": "Leeds Teaching Hospitals"})
+    patched = client.patch_fresh(f"{BASE}/{body['id']}", json={"name": "Leeds Teaching Hospitals"})
     assert patched.status_code == 200
     assert patched.json()["name"] == "Leeds Teaching Hospitals"
     assert patched.json()["code"] == "LTHT"
@@ -31,7 +31,7 @@ def test_codes_are_unique_whatever_their_case(client, problem):
 def test_renaming_onto_another_code_conflicts(client, problem):
     client.post(BASE, json=NEW)
     other = client.post(BASE, json={**NEW, "code": "BTHFT"}).json()
-    problem(client.patch(f"{BASE}/{other['id']}", json={"code": "LTHT"}), 409)
+    problem(client.patch_fresh(f"{BASE}/{other['id']}", json={"code": "LTHT"}), 409)
 
 
 @pytest.mark.parametrize(
@@ -55,10 +55,12 @@ def test_bad_bodies_are_refused_and_nothing_is_written(client, problem, body):
 def test_patch_refuses_null_for_a_required_field(client, problem):
     created = client.post(BASE, json=NEW).json()
     problem(
-        client.patch(f"{BASE}/{created['id']}", json={"name": None}), 422, detail_contains="cannot be null"
+        client.patch_fresh(f"{BASE}/{created['id']}", json={"name": None}),
+        422,
+        detail_contains="cannot be null",
     )
 
 
 def test_unknown_organisation_is_404(client, problem):
     problem(client.get(f"{BASE}/999"), 404, code="not_found")
-    problem(client.patch(f"{BASE}/999", json={"name": "x"}), 404)
+    problem(client.patch_fresh(f"{BASE}/999", json={"name": "x"}), 404)

@@ -42,7 +42,7 @@ def test_create_defaults_receipt_to_publication(client, seeded):
 
 def test_changing_the_receipt_moves_every_untargeted_due_date(client, kirklees):
     report = kirklees["report"]
-    response = client.patch(
+    response = client.patch_fresh(
         f"{BASE}/{report['id']}", json={"received_date": "2018-05-14", "calendar": "scotland"}
     )
     assert response.status_code == 200, response.text
@@ -90,7 +90,9 @@ def test_unknown_action_plan_organisation_is_refused_and_nothing_is_written(clie
 
 def test_a_patch_that_breaks_the_date_rules_changes_nothing(client, kirklees, problem):
     report = kirklees["report"]
-    problem(client.patch(f"{BASE}/{report['id']}", json={"action_plan_submitted_date": "2018-01-01"}), 422)
+    problem(
+        client.patch_fresh(f"{BASE}/{report['id']}", json={"action_plan_submitted_date": "2018-01-01"}), 422
+    )
     assert client.get(f"{BASE}/{report['id']}").json() == report
 
 

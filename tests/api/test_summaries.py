@@ -71,7 +71,7 @@ def test_the_deadline_is_explained_day_by_day(client, kirklees):
 def test_the_action_plan_state_as_of_a_date(client, kirklees, submitted, as_of, state, late):
     report_id = kirklees["report"]["id"]
     if submitted:
-        client.patch(f"{API}/reports/{report_id}", json={"action_plan_submitted_date": submitted})
+        client.patch_fresh(f"{API}/reports/{report_id}", json={"action_plan_submitted_date": submitted})
     plan = client.get(f"{API}/reports/{report_id}", params={"as_of": as_of}).json()["action_plan"]
     assert plan["state"] == state
     assert plan["working_days_late"] == late

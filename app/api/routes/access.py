@@ -5,11 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AwareDatetime
 
+from app.api.conditional import CollectionETag
 from app.api.deps import MAX_ID, AdminDep, AssurerDep, ClockDep, SessionDep, SettingsDep
-from app.api.pagination import PageDep, paged
+from app.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageDep, paged
 from app.api.responses import problems
 from app.schemas.common import Page
-from app.schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, AuditEventPublic
+from app.schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, AuditEventPublic, Change, ChangePage
 from app.services import audit, keys
 
 router = APIRouter(tags=["access"])
@@ -45,7 +46,14 @@ def create_key(
     summary="List API keys (admin)",
     responses=problems(401, 403, 422),
 )
-def list_keys(_: AdminDep, request: Request, response: Response, session: SessionDep, page: PageDep) -> dict:
+def list_keys(
+    _etag: CollectionETag,
+    _: AdminDep,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    page: PageDep,
+) -> dict:
     items, total = keys.list_keys(session, limit=page.limit, offset=page.offset)
     return paged(request, response, page, items, total)
 
@@ -67,6 +75,7 @@ def revoke_key(actor: AdminDep, key_id: KeyId, session: SessionDep, clock: Clock
     responses=problems(401, 403, 422),
 )
 def list_audit_events(
+    _etag: CollectionETag,
     _: AssurerDep,
     request: Request,
     response: Response,
@@ -95,3 +104,37 @@ def list_audit_events(
         offset=page.offset,
     )
     return paged(request, response, page, items, total)
+
+
+@router.get(
+    "/changes",
+    response_model=ChangePage,
+    summary="What changed, in commit order, after a cursor",
+    description=(
+        "Follow `next_cursor` to sync without rescanning: a cursor never skips a committed change, "
+        "even with concurrent writers, because changes are numbered in the order they commit."
+    ),
+    responses=problems(401, 422),
+)
+def list_changes(
+    _etag: CollectionETag,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="The cursor of the last change you have.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+) -> ChangePage:
+    events = audit.list_changes(session, after=after, limit=limit + 1)
+    page = events[:limit]
+    return ChangePage(
+        items=[
+            Change(
+                cursor=e.id,
+                entity=e.entity,
+                entity_id=e.entity_id,
+                action=e.action,
+                occurred_at=e.occurred_at,
+            )
+            for e in page
+        ],
+        next_cursor=page[-1].id if page else after,
+        has_more=len(events) > limit,
+    )

@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, resource_etag
 from app.api.deps import AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
@@ -17,6 +18,7 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 @router.get("", response_model=Page[OrganisationPublic], responses=problems(401, 422))
 def list_organisations(
+    _etag: CollectionETag,
     _: ReaderDep,
     request: Request,
     response: Response,
@@ -49,7 +51,7 @@ def create_organisation(
 
 
 @router.get("/{organisation_id}", response_model=OrganisationPublic, responses=problems(401, 404, 422))
-def read_organisation(organisation: OrganisationDep):
+def read_organisation(_etag: OrganisationETag, organisation: OrganisationDep):
     return organisation
 
 
@@ -57,18 +59,28 @@ def read_organisation(organisation: OrganisationDep):
     "/{organisation_id}",
     response_model=OrganisationPublic,
     summary="Change an organisation (admin)",
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(401, 403, 404, 409, 412, 422, 428),
 )
 def update_organisation(
     actor: AdminDep,
     organisation: OrganisationDep,
     data: OrganisationUpdate,
+    expected_version: IfMatch,
     session: SessionDep,
     clock: ClockDep,
+    as_of: AsOfDep,
+    response: Response,
 ):
-    return service.update_organisation(
-        session, actor=actor, organisation=organisation, data=data, now=clock.now()
+    organisation = service.update_organisation(
+        session,
+        actor=actor,
+        organisation=organisation,
+        data=data,
+        expected_version=expected_version,
+        now=clock.now(),
     )
+    response.headers["ETag"] = resource_etag(organisation.version, as_of.day)
+    return organisation
 
 
 @router.get(
@@ -77,5 +89,7 @@ def update_organisation(
     summary="What one organisation owns, as of a date",
     responses=problems(401, 404, 422),
 )
-def organisation_summary(organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep):
+def organisation_summary(
+    _etag: CollectionETag, organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep
+):
     return summaries.organisation_summary(session, organisation=organisation, as_of=as_of)

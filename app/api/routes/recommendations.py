@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, resource_etag
 from app.api.deps import (
     AdminDep,
     AsOfDep,
@@ -84,6 +85,7 @@ def _page(request, response, session, page, filters, as_of, sort) -> dict:
 
 @router.get("/recommendations", response_model=Page[RecommendationPublic], responses=problems(401, 404, 422))
 def list_recommendations(
+    _etag: CollectionETag,
     _: ReaderDep,
     request: Request,
     response: Response,
@@ -104,6 +106,7 @@ def list_recommendations(
     responses=problems(401, 404, 422),
 )
 def list_report_recommendations(
+    _etag: CollectionETag,
     request: Request,
     response: Response,
     report: ReportDep,
@@ -147,7 +150,9 @@ def create_recommendation(
     response_model=RecommendationPublic,
     responses=problems(401, 404, 422),
 )
-def read_recommendation(recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep):
+def read_recommendation(
+    _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
+):
     return service.recommendation_view(session, recommendation, as_of=as_of)
 
 
@@ -176,6 +181,7 @@ def post_progress_update(
     responses=problems(401, 404, 422),
 )
 def list_progress_updates(
+    _etag: CollectionETag,
     request: Request,
     response: Response,
     recommendation: RecommendationDep,
@@ -212,6 +218,7 @@ def post_evidence_link(
     responses=problems(401, 404, 422),
 )
 def list_evidence_links(
+    _etag: CollectionETag,
     request: Request,
     response: Response,
     recommendation: RecommendationDep,
@@ -228,19 +235,28 @@ def list_evidence_links(
     "/recommendations/{recommendation_id}",
     response_model=RecommendationPublic,
     summary="Set or change the target date (owners; a reason once the action plan is submitted)",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 404, 412, 422, 428),
 )
 def change_target_date(
     actor: OwnerWriterDep,
     recommendation: RecommendationDep,
     data: TargetDateChange,
+    expected_version: IfMatch,
     session: SessionDep,
     clock: ClockDep,
     as_of: AsOfDep,
+    response: Response,
 ):
     recommendation = target_dates.change_target_date(
-        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
+        session,
+        actor=actor,
+        recommendation=recommendation,
+        data=data,
+        expected_version=expected_version,
+        today=clock.today(),
+        now=clock.now(),
     )
+    response.headers["ETag"] = resource_etag(recommendation.version, as_of.day)
     return service.recommendation_view(session, recommendation, as_of=as_of)
 
 
@@ -250,6 +266,7 @@ def change_target_date(
     responses=problems(401, 404, 422),
 )
 def list_target_date_revisions(
+    _etag: CollectionETag,
     request: Request,
     response: Response,
     recommendation: RecommendationDep,
@@ -287,6 +304,7 @@ def decide(
     responses=problems(401, 404, 422),
 )
 def list_decisions(
+    _etag: CollectionETag,
     request: Request,
     response: Response,
     recommendation: RecommendationDep,

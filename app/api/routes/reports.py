@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.api.conditional import CollectionETag, IfMatch, ReportETag, resource_etag
 from app.api.deps import AdminDep, AsOfDep, AssurerDep, ClockDep, ReaderDep, ReportDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
@@ -14,6 +15,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 @router.get("", response_model=Page[ReportPublic], responses=problems(401, 422))
 def list_reports(
+    _etag: CollectionETag,
     _: ReaderDep,
     request: Request,
     response: Response,
@@ -47,21 +49,28 @@ def create_report(
 
 
 @router.get("/{report_id}", response_model=ReportPublic, responses=problems(401, 404, 422))
-def read_report(report: ReportDep, session: SessionDep, as_of: AsOfDep):
+def read_report(_etag: ReportETag, report: ReportDep, session: SessionDep, as_of: AsOfDep):
     return service.report_view(session, report, as_of)
 
 
-@router.patch("/{report_id}", response_model=ReportPublic, responses=problems(401, 403, 404, 409, 422))
+@router.patch(
+    "/{report_id}", response_model=ReportPublic, responses=problems(401, 403, 404, 409, 412, 422, 428)
+)
 def update_report(
     actor: AssurerDep,
     report: ReportDep,
     data: ReportUpdate,
     session: SessionDep,
+    expected_version: IfMatch,
     clock: ClockDep,
     as_of: AsOfDep,
+    response: Response,
 ):
     """Admins and assurers (who record, for instance, the date the action plan was submitted)."""
-    report = service.update_report(session, actor=actor, report=report, data=data, now=clock.now())
+    report = service.update_report(
+        session, actor=actor, report=report, data=data, expected_version=expected_version, now=clock.now()
+    )
+    response.headers["ETag"] = resource_etag(report.version, as_of.day)
     return service.report_view(session, report, as_of)
 
 
@@ -71,5 +80,5 @@ def update_report(
     summary="How the action-plan due date is counted, and the plan's state as of a date",
     responses=problems(401, 404, 422),
 )
-def explain_deadline(report: ReportDep, as_of: AsOfDep):
+def explain_deadline(_etag: ReportETag, report: ReportDep, as_of: AsOfDep):
     return service.explain_deadline(report, as_of)

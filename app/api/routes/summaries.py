@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from app.api.conditional import CollectionETag
 from app.api.deps import AsOfDep, ReaderDep, ReportDep, SessionDep
 from app.api.responses import problems
 from app.schemas.summaries import PortfolioSummary, ReportSummary
@@ -14,7 +15,7 @@ router = APIRouter(tags=["summaries"])
     summary="The whole portfolio as of a date",
     responses=problems(401, 422),
 )
-def portfolio_summary(_: ReaderDep, session: SessionDep, as_of: AsOfDep):
+def portfolio_summary(_etag: CollectionETag, _: ReaderDep, session: SessionDep, as_of: AsOfDep):
     return service.portfolio_summary(session, as_of=as_of)
 
 
@@ -24,5 +25,5 @@ def portfolio_summary(_: ReaderDep, session: SessionDep, as_of: AsOfDep):
     summary="One report as of a date",
     responses=problems(401, 404, 422),
 )
-def report_summary(report: ReportDep, session: SessionDep, as_of: AsOfDep):
+def report_summary(_etag: CollectionETag, report: ReportDep, session: SessionDep, as_of: AsOfDep):
     return service.report_summary(session, report=report, as_of=as_of)
