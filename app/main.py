@@ -16,10 +16,13 @@ from app.api.routes import (
     reports,
     summaries,
 )
+from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import create_db_engine
+from app.db import create_db_engine, session_scope
 from app.errors import install_error_handlers
+from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from app.services.idempotency import IdempotencyStore
 
 API_PREFIX = "/api/v1"
 
@@ -50,8 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
+    app.state.clock = Clock(timezone=settings.timezone)
+    app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
     install_error_handlers(app)
     app.add_exception_handler(NotModified, lambda _request, exc: not_modified_response(exc))
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)

@@ -151,4 +151,20 @@ class BodySizeLimitMiddleware:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        await self.app(scope, counting_receive, send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            # Raised while a middleware (not a route) read the body.
+            if started:
+                raise
+            response = problem_response(
+                Request(scope), status=413, detail=BodyTooLarge(self.max_bytes).detail
+            )
+            await response(scope, receive, send)

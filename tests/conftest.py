@@ -28,6 +28,7 @@ from app.main import create_app
 from app.migrations import upgrade
 from app.models import Role
 from app.services import keys
+from app.services.idempotency import IdempotencyStore
 
 # The date the tests live on unless they say otherwise: a Monday after the
 # Kirklees action plan fell due.
@@ -127,7 +128,13 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
         finally:
             session.rollback()
 
+    @contextmanager
+    def same_session():
+        yield session
+
     application = create_app(settings)
+    application.state.clock = clock
+    application.state.idempotency_store = IdempotencyStore(same_session)
     application.dependency_overrides[get_session] = request_session
     application.dependency_overrides[get_engine] = lambda: engine
     application.dependency_overrides[get_settings] = lambda: settings

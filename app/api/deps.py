@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRI
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report, Role
 from app.schemas.common import Day
-from app.services import keys, organisations, recommendations, reports
+from app.services import idempotency, keys, organisations, recommendations, reports
 from app.services.as_of import AsOf
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
@@ -42,11 +42,19 @@ def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]
         if request.method not in SAFE_METHODS:
             connection = connection.execution_options(**{WRITE_OPTION: True})
         with Session(bind=connection, expire_on_commit=False) as session:
+            watch_idempotent_write(request, session)
             yield session
 
 
-def get_clock(settings: Annotated[Settings, Depends(get_settings)]) -> Clock:
-    return Clock(timezone=settings.timezone)
+def watch_idempotent_write(request: Request, session: Session) -> None:
+    """When the request carries an Idempotency-Key, its record commits with the write."""
+    record_id = getattr(request.state, "idempotency_record_id", None)
+    if record_id is not None:
+        event.listen(session, "before_commit", lambda s: idempotency.mark_committed(s, record_id), once=True)
+
+
+def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
 
 
 def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
@@ -167,3 +175,22 @@ def valid_recommendation(
 OrganisationDep = Annotated[Organisation, Depends(valid_organisation)]
 ReportDep = Annotated[Report, Depends(valid_report)]
 RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]
+
+
+def document_idempotency_key(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description=(
+                "Optional. A unique key for this request: a retry with the same key gets the first answer "
+                "again and changes nothing. Keys are kept at least 24 hours."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Declares the header for the OpenAPI document; IdempotencyMiddleware does the work."""
+
+
+IDEMPOTENT = Depends(document_idempotency_key)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from app.api.conditional import CollectionETag
-from app.api.deps import MAX_ID, AdminDep, AssurerDep, ClockDep, SessionDep, SettingsDep
+from app.api.deps import IDEMPOTENT, MAX_ID, AdminDep, AssurerDep, ClockDep, SessionDep, SettingsDep
 from app.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageDep, paged
 from app.api.responses import problems
 from app.schemas.common import Page
@@ -20,6 +20,7 @@ KeyId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @router.post(
     "/keys",
+    dependencies=[IDEMPOTENT],
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (admin); the key is shown once",
@@ -60,6 +61,7 @@ def list_keys(
 
 @router.post(
     "/keys/{key_id}/revoke",
+    dependencies=[IDEMPOTENT],
     response_model=ApiKeyPublic,
     summary="Revoke an API key (admin); it stops working at once",
     responses=problems(401, 403, 404, 422),

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, resource_etag
-from app.api.deps import AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
+from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
 from app.models import OrganisationKind
@@ -32,6 +32,7 @@ def list_organisations(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=OrganisationPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create an organisation (admin)",

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, resource_etag
 from app.api.deps import (
+    IDEMPOTENT,
     AdminDep,
     AsOfDep,
     AssurerDep,
@@ -122,6 +123,7 @@ def list_report_recommendations(
 
 @router.post(
     "/reports/{report_id}/recommendations",
+    dependencies=[IDEMPOTENT],
     response_model=RecommendationPublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(401, 403, 404, 409, 422),
@@ -158,6 +160,7 @@ def read_recommendation(
 
 @router.post(
     "/recommendations/{recommendation_id}/progress-updates",
+    dependencies=[IDEMPOTENT],
     response_model=ProgressUpdatePublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(401, 403, 404, 409, 422),
@@ -196,6 +199,7 @@ def list_progress_updates(
 
 @router.post(
     "/recommendations/{recommendation_id}/evidence-links",
+    dependencies=[IDEMPOTENT],
     response_model=EvidenceLinkPublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(401, 403, 404, 409, 422),
@@ -281,6 +285,7 @@ def list_target_date_revisions(
 
 @router.post(
     "/recommendations/{recommendation_id}/decisions",
+    dependencies=[IDEMPOTENT],
     response_model=DecisionPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Verify, close without implementation, or reopen (assurers and admins)",

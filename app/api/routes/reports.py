@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag, IfMatch, ReportETag, resource_etag
-from app.api.deps import AdminDep, AsOfDep, AssurerDep, ClockDep, ReaderDep, ReportDep, SessionDep
+from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, AssurerDep, ClockDep, ReaderDep, ReportDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import problems
 from app.schemas.common import Page
@@ -30,6 +30,7 @@ def list_reports(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=ReportPublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(401, 403, 409, 422),
