@@ -22,6 +22,7 @@ from app.db import create_db_engine, session_scope
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from app.services.cache import CounterCache
 from app.services.idempotency import IdempotencyStore
 
 API_PREFIX = "/api/v1"
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     app.state.clock = Clock(timezone=settings.timezone)
+    app.state.summary_cache = CounterCache()
     app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
     install_error_handlers(app)
     app.add_exception_handler(NotModified, lambda _request, exc: not_modified_response(exc))

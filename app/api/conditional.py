@@ -60,7 +60,10 @@ def collection_etag(
 ) -> None:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{request.url.path}?{query}|{as_of.day}".encode()).hexdigest()[:16]
-    _answer(request, response, f'W/"{change_counter(session)}-{digest}"')
+    counter = change_counter(session)
+    # What the database looked like for this request: the key of any cached answer.
+    request.state.cache_key = (counter, digest)
+    _answer(request, response, f'W/"{counter}-{digest}"')
 
 
 def organisation_etag(

@@ -146,3 +146,11 @@ def test_organisation_summary(client, progressed, problem):
 def test_as_of_is_bounded(client, kirklees, problem):
     problem(client.get(f"{API}/summary", params={"as_of": "1066-10-14"}), 422)
     problem(client.get(f"{API}/summary", params={"as_of": "not-a-date"}), 422)
+
+
+def test_a_cached_summary_never_outlives_a_write(client, kirklees):
+    url = f"{API}/reports/{kirklees['report']['id']}/summary"
+    assert client.get(url).json()["by_status"]["in_progress"] == 0
+    assert client.get(url).json()["by_status"]["in_progress"] == 0  # answered from the cache
+    _update(client, kirklees["recommendations"]["5.1"], "in_progress")
+    assert client.get(url).json()["by_status"]["in_progress"] == 1

@@ -91,6 +91,13 @@ def update_organisation(
     responses=problems(401, 404, 422),
 )
 def organisation_summary(
-    _etag: CollectionETag, organisation: OrganisationDep, session: SessionDep, as_of: AsOfDep
+    _etag: CollectionETag,
+    organisation: OrganisationDep,
+    request: Request,
+    session: SessionDep,
+    as_of: AsOfDep,
 ):
-    return summaries.organisation_summary(session, organisation=organisation, as_of=as_of)
+    return request.app.state.summary_cache.get_or_compute(
+        request.state.cache_key,
+        lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of),
+    )

@@ -1,4 +1,4 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.api.conditional import CollectionETag
 from app.api.deps import AsOfDep, ReaderDep, ReportDep, SessionDep
@@ -15,8 +15,10 @@ router = APIRouter(tags=["summaries"])
     summary="The whole portfolio as of a date",
     responses=problems(401, 422),
 )
-def portfolio_summary(_etag: CollectionETag, _: ReaderDep, session: SessionDep, as_of: AsOfDep):
-    return service.portfolio_summary(session, as_of=as_of)
+def portfolio_summary(
+    _etag: CollectionETag, _: ReaderDep, request: Request, session: SessionDep, as_of: AsOfDep
+):
+    return _cached(request, lambda: service.portfolio_summary(session, as_of=as_of))
 
 
 @router.get(
@@ -25,5 +27,12 @@ def portfolio_summary(_etag: CollectionETag, _: ReaderDep, session: SessionDep, 
     summary="One report as of a date",
     responses=problems(401, 404, 422),
 )
-def report_summary(_etag: CollectionETag, report: ReportDep, session: SessionDep, as_of: AsOfDep):
-    return service.report_summary(session, report=report, as_of=as_of)
+def report_summary(
+    _etag: CollectionETag, report: ReportDep, request: Request, session: SessionDep, as_of: AsOfDep
+):
+    return _cached(request, lambda: service.report_summary(session, report=report, as_of=as_of))
+
+
+def _cached(request: Request, compute):
+    """Dashboards poll: an answer is computed once per state of the database."""
+    return request.app.state.summary_cache.get_or_compute(request.state.cache_key, compute)
