@@ -121,7 +121,7 @@ def list_audit_events(
 def list_changes(
     _etag: CollectionETag,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="The cursor of the last change you have.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="The cursor of the last change you have.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> ChangePage:
     events = audit.list_changes(session, after=after, limit=limit + 1)
