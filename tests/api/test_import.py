@@ -210,3 +210,10 @@ def test_swagger_offers_a_text_box_and_a_file_upload(client):
         p["name"] for p in operation["parameters"]
     }
     assert {"200", "201", "409", "415", "422"} <= operation["responses"].keys()
+
+
+def test_a_text_too_complex_to_parse_quickly_is_a_422(client, seeded, problem):
+    owners = ", ".join(f"Org{i} Trust" for i in range(100))
+    text = report_text().replace(f"1. {MYHT} should:", f"1. {owners} should:")
+    body = problem(post_text(client, text), 422, code="text_too_complex", detail_contains="more than 40")
+    assert body["line"] > 0

@@ -77,7 +77,8 @@ Send the report's text as `text/plain; charset=utf-8` or as a multipart upload (
   are never removed: such an import is refused (409). The report's own fields are never changed
   here (see `report_differences`; PATCH the report).
 - Refused, nothing written: an ambiguous organisation name (409, with the candidates), repeated
-  recommendation refs or invalid data (422). Text that is not a report: 422 with the line.
+  recommendation refs or invalid data (422). Text that is not a report, or too complex to read
+  quickly (an organisation list over 40 long, over 5000 numbered lines): 422 with the line.
 """
 
 
@@ -116,13 +117,22 @@ async def report_text(request: Request) -> str:
     return importer.decode_text(data)
 
 
+def _refusals() -> dict[int | str, dict[str, Any]]:
+    declared = problems(401, 403, 409, 413, 422)
+    declared[409]["description"] = (
+        "Refused: an ambiguous organisation name, or changes that would lose history"
+    )
+    declared[422]["description"] = "Not a report, not UTF-8, repeated refs or invalid data (with the line)"
+    return declared
+
+
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "model": ImportResult,
         "description": "A dry run, or nothing written (unchanged, changes_detected).",
     },
     201: {"description": "Written: the report created, or its changes applied."},
-    **problems(401, 403, 409, 413, 422),
+    **_refusals(),
     415: {
         "model": Problem,
         "description": "Unsupported media type",
