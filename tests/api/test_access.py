@@ -178,6 +178,7 @@ def test_every_write_route_is_in_a_table(app):
         for method in route.methods
         if method not in ("GET", "HEAD")
     }
+    # /keys/{id}/revoke and /reports/import have tests of their own below.
     missing = {
         w
         for w in writes
@@ -283,3 +284,13 @@ def test_last_used_is_recorded(client, anonymous, make_key, seeded):
 )
 def test_bad_key_requests(client, seeded, problem, body, fragment):
     problem(client.post(f"{API}/keys", json=body), 422, detail_contains=fragment)
+
+
+@pytest.mark.parametrize("role", ["assurer", "editor", "viewer"])
+def test_import_is_admin_only(client, auth, seeded, problem, role):
+    headers = {**auth(role, "MYHT" if role == "editor" else None), "Content-Type": "text/plain; charset=utf-8"}
+    for dry_run in ("true", "false"):
+        response = client.post(
+            f"{API}/reports/import", params={"dry_run": dry_run}, content=b"Recommendations\n", headers=headers
+        )
+        problem(response, 403)
