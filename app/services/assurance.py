@@ -2,7 +2,6 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
@@ -11,6 +10,7 @@ from app.errors import Conflict
 from app.models import AssuranceDecision, DecisionKind, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
 from app.services import audit, versions
+from app.services.paging import fetch_page
 from app.services.progress import lock_recommendation
 
 
@@ -83,9 +83,5 @@ def decide(
 def list_decisions(
     session: Session, *, recommendation: Recommendation, limit: int, offset: int
 ) -> tuple[list[AssuranceDecision], int]:
-    where = AssuranceDecision.recommendation_id == recommendation.id
-    total = session.exec(select(func.count()).where(where)).one()
-    items = session.exec(
-        select(AssuranceDecision).where(where).order_by(AssuranceDecision.id).limit(limit).offset(offset)
-    ).all()
-    return list(items), total
+    query = select(AssuranceDecision).where(AssuranceDecision.recommendation_id == recommendation.id)
+    return fetch_page(session, query, order_by=[AssuranceDecision.id], limit=limit, offset=offset)

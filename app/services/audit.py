@@ -4,11 +4,12 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, func, text
+from sqlalchemy import event, text
 from sqlmodel import Session, SQLModel, select
 
 from app.domain.access import Actor
 from app.models import AuditEvent
+from app.services.paging import fetch_page
 
 
 def snapshot(entity: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
@@ -111,6 +112,4 @@ def list_events(
         query = query.where(AuditEvent.occurred_at >= since)
     if until is not None:
         query = query.where(AuditEvent.occurred_at < until)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    items = session.exec(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)).all()
-    return list(items), total
+    return fetch_page(session, query, order_by=[AuditEvent.id.desc()], limit=limit, offset=offset)

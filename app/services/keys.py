@@ -5,7 +5,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
@@ -13,6 +13,7 @@ from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Role
 from app.services import audit
 from app.services.organisations import find_by_code
+from app.services.paging import fetch_page
 
 KEY_PREFIX = "rtk"
 # last_used_at is refreshed at most this often, so polling does not turn every read into a write.
@@ -93,9 +94,7 @@ def touch(session: Session, *, api_key_id: int, now: datetime) -> None:
 
 
 def list_keys(session: Session, *, limit: int, offset: int) -> tuple[list[ApiKey], int]:
-    total = session.exec(select(func.count()).select_from(ApiKey)).one()
-    items = session.exec(select(ApiKey).order_by(ApiKey.id).limit(limit).offset(offset)).all()
-    return list(items), total
+    return fetch_page(session, select(ApiKey), order_by=[ApiKey.id], limit=limit, offset=offset)
 
 
 def get_key(session: Session, key_id: int) -> ApiKey:

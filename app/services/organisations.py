@@ -9,6 +9,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
 from app.services import audit, versions
+from app.services.paging import fetch_page
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -53,9 +54,7 @@ def list_organisations(
     query = select(Organisation)
     if kind:
         query = query.where(Organisation.kind == kind)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    items = session.exec(query.order_by(Organisation.id).limit(limit).offset(offset)).all()
-    return list(items), total
+    return fetch_page(session, query, order_by=[Organisation.id], limit=limit, offset=offset)
 
 
 def _ensure_code_free(session: Session, code: str, *, except_id: int | None = None) -> None:

@@ -23,6 +23,7 @@ from app.schemas.progress import (
 )
 from app.services import audit, versions
 from app.services.organisations import find_by_code
+from app.services.paging import fetch_page
 
 
 def _owners(session: Session, recommendation_id: int) -> list[tuple[RecommendationOwner, Organisation]]:
@@ -166,16 +167,13 @@ def record_progress(
 def list_progress_updates(
     session: Session, *, recommendation: Recommendation, limit: int, offset: int
 ) -> tuple[list[ProgressUpdatePublic], int]:
-    where = ProgressUpdate.recommendation_id == recommendation.id
-    total = session.exec(select(func.count()).where(where)).one()
-    rows = session.exec(
+    query = (
         select(ProgressUpdate, Organisation.code)
         .join(Organisation, Organisation.id == ProgressUpdate.organisation_id)
-        .where(where)
-        .order_by(ProgressUpdate.reported_on, ProgressUpdate.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+        .where(ProgressUpdate.recommendation_id == recommendation.id)
+    )
+    order = [ProgressUpdate.reported_on, ProgressUpdate.id]
+    rows, total = fetch_page(session, query, order_by=order, limit=limit, offset=offset)
     return [ProgressUpdatePublic(**u.model_dump(), organisation_code=code) for u, code in rows], total
 
 
@@ -224,14 +222,10 @@ def add_evidence(
 def list_evidence(
     session: Session, *, recommendation: Recommendation, limit: int, offset: int
 ) -> tuple[list[EvidenceLinkPublic], int]:
-    where = EvidenceLink.recommendation_id == recommendation.id
-    total = session.exec(select(func.count()).where(where)).one()
-    rows = session.exec(
+    query = (
         select(EvidenceLink, Organisation.code)
         .join(Organisation, Organisation.id == EvidenceLink.organisation_id)
-        .where(where)
-        .order_by(EvidenceLink.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
+        .where(EvidenceLink.recommendation_id == recommendation.id)
+    )
+    rows, total = fetch_page(session, query, order_by=[EvidenceLink.id], limit=limit, offset=offset)
     return [EvidenceLinkPublic(**e.model_dump(), organisation_code=code) for e, code in rows], total

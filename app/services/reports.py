@@ -20,6 +20,7 @@ from app.services import audit, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
+from app.services.paging import fetch_page
 from app.services.summaries import action_plan
 
 DEADLINE_INPUTS = frozenset({"received_date", "working_days_allowed", "calendar"})
@@ -148,9 +149,7 @@ def list_reports(session: Session, *, slug: str | None, limit: int, offset: int)
     query = select(Report)
     if slug:
         query = query.where(Report.slug == slug)
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    items = session.exec(query.order_by(Report.id).limit(limit).offset(offset)).all()
-    return list(items), total
+    return fetch_page(session, query, order_by=[Report.id], limit=limit, offset=offset)
 
 
 def report_views(session: Session, reports: list[Report], as_of: AsOf) -> list[ReportPublic]:

@@ -2,7 +2,6 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
@@ -10,6 +9,7 @@ from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
 from app.services import audit, versions
+from app.services.paging import fetch_page
 from app.services.progress import acting_owner, lock_recommendation
 
 
@@ -70,9 +70,5 @@ def change_target_date(
 def list_revisions(
     session: Session, *, recommendation: Recommendation, limit: int, offset: int
 ) -> tuple[list[TargetDateRevision], int]:
-    where = TargetDateRevision.recommendation_id == recommendation.id
-    total = session.exec(select(func.count()).where(where)).one()
-    items = session.exec(
-        select(TargetDateRevision).where(where).order_by(TargetDateRevision.id).limit(limit).offset(offset)
-    ).all()
-    return list(items), total
+    query = select(TargetDateRevision).where(TargetDateRevision.recommendation_id == recommendation.id)
+    return fetch_page(session, query, order_by=[TargetDateRevision.id], limit=limit, offset=offset)
