@@ -31,13 +31,17 @@ run: install
 test: lint test-sqlite test-postgres
 
 lint: install-dev
-	$(BIN)/ruff check app seed migrations tests
+	$(BIN)/ruff check app seed migrations tests bench
 
 test-sqlite: install-dev
 	env -u RECTRACK_DATABASE_URL -u RECTRACK_TEST_POSTGRES_URL $(BIN)/pytest
 
 test-postgres: install-dev
 	scripts/with-postgres $(BIN)/pytest
+
+## Benchmarks: S, M, L on SQLite and PostgreSQL into docs/benchmarks.md (~15-20 min; installs wrk if missing).
+bench: install-dev
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis rectrack.db rectrack.db-wal rectrack.db-shm
