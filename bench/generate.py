@@ -698,6 +698,23 @@ def _insert_postgresql(connection, table, columns, rows) -> None:
             copy.write_row(row)
 
 
+# The dates from which the stored statuses answer "as of" questions (as the
+# migration that added them backfills them).
+EVENT_DATE_BACKFILL = (
+    """UPDATE recommendation_owner SET last_reported_on = (
+        SELECT max(p.reported_on) FROM progress_update p
+        WHERE p.recommendation_id = recommendation_owner.recommendation_id
+          AND p.organisation_id = recommendation_owner.organisation_id)""",
+    """UPDATE recommendation SET last_event_on = (
+        SELECT max(day) FROM (
+            SELECT o.last_reported_on AS day FROM recommendation_owner o
+            WHERE o.recommendation_id = recommendation.id
+            UNION ALL
+            SELECT d.decided_on FROM assurance_decision d WHERE d.recommendation_id = recommendation.id
+        ) AS events)""",
+)
+
+
 def load(url: str, tables: Tables) -> dict[str, float]:
     """Insert every row; returns seconds per table."""
     engine = create_engine(normalise_database_url(url), poolclass=NullPool)
@@ -729,6 +746,11 @@ def load(url: str, tables: Tables) -> dict[str, float]:
                     started = time.perf_counter()
                     (_insert_sqlite if sqlite else _insert_postgresql)(connection, table, columns, projected)
                     timings[table] = round(time.perf_counter() - started, 3)
+                if "last_reported_on" in present.get("recommendation_owner", set()):
+                    started = time.perf_counter()
+                    for statement in EVENT_DATE_BACKFILL:
+                        connection.exec_driver_sql(statement)
+                    timings["_event_dates"] = round(time.perf_counter() - started, 3)
                 if not sqlite:
                     for table in TABLE_ORDER:
                         if table in present and "id" in present[table]:

@@ -31,6 +31,10 @@ class Recommendation(SQLModel, table=True):
     original_target_date: date | None = None
     # Effective due date: target_date, else the report's action-plan due date.
     due_date: date = Field(index=True)
+    # The latest day anything changed its status (a progress update's reported_on, an
+    # assurer's decided_on). From that day on, the stored status is the status as of
+    # any date, so "as of" questions need the history only before it.
+    last_event_on: date | None = None
     # Bumped by every change to what the resource shows; its ETag comes from it.
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -51,6 +55,8 @@ class RecommendationOwner(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     position: int = 0
     status: str = Field(default="not_started", max_length=32)
+    # The latest reported_on of this owner's progress updates (see Recommendation.last_event_on).
+    last_reported_on: date | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

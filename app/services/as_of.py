@@ -55,7 +55,7 @@ def owner_status(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
     """The status of the owner row ``owner`` as of ``as_of.day``."""
     if as_of.is_current:
         return owner.status
-    latest = (
+    history = (
         select(ProgressUpdate.status)
         .where(
             ProgressUpdate.recommendation_id == owner.recommendation_id,
@@ -66,7 +66,11 @@ def owner_status(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(latest, literal(OwnerStatus.NOT_STARTED.value))
+    # Nothing reported after the day asked about: the stored status is the answer.
+    return case(
+        (func.coalesce(owner.last_reported_on, literal(date.min)) <= as_of.day, owner.status),
+        else_=func.coalesce(history, literal(OwnerStatus.NOT_STARTED.value)),
+    )
 
 
 def recommendation_status(as_of: AsOf) -> ColumnElement:
@@ -93,7 +97,12 @@ def recommendation_status(as_of: AsOf) -> ColumnElement:
         .scalar_subquery()
     )
     terminal = [s.value for s in TERMINAL_STATUSES]
-    return case((decision.in_(terminal), decision), else_=rolled_up)
+    return case(
+        # Nothing happened after the day asked about: the stored status is the answer.
+        (func.coalesce(Recommendation.last_event_on, literal(date.min)) <= as_of.day, Recommendation.status),
+        (decision.in_(terminal), decision),
+        else_=rolled_up,
+    )
 
 
 def is_done(status: ColumnElement) -> ColumnElement:

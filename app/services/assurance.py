@@ -62,6 +62,7 @@ def decide(
     )
     session.add(decision)
     recommendation.status = new_status
+    recommendation.last_event_on = max(recommendation.last_event_on or today, today)
     recommendation.updated_at = now
     versions.bump(recommendation)
     session.add(recommendation)

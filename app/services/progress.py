@@ -140,11 +140,13 @@ def record_progress(
     session.add(update)
     session.flush()
     owner.status = _latest_status(session, recommendation.id, organisation.id)
+    owner.last_reported_on = max(owner.last_reported_on or reported_on, reported_on)
     owner.updated_at = now
     session.add(owner)
     session.flush()
     before = recommendation.status
     recommendation.status = roll_up(o.status for o, _ in _owners(session, recommendation.id))
+    recommendation.last_event_on = max(recommendation.last_event_on or reported_on, reported_on)
     recommendation.updated_at = now
     versions.bump(recommendation)
     session.add(recommendation)
