@@ -1,0 +1,36 @@
+"""Liveness, readiness, metrics and logs: what an operator watches."""
+
+import json
+import logging
+
+from app.migrations import head_revision
+
+
+def test_healthz_needs_nothing(anonymous):
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_the_schema_revision(anonymous):
+    body = anonymous.get("/readyz").json()
+    assert body["status"] == "ready" and body["revision"] == head_revision()
+
+
+def test_metrics_are_labelled_by_route_template(client, kirklees, anonymous):
+    client.get(f"/api/v1/reports/{kirklees['report']['id']}")
+    text = anonymous.get("/metrics").text
+    assert 'rectrack_http_requests_total{method="GET",route="/reports/{report_id}",status="200"}' in text
+    assert "rectrack_http_request_duration_seconds_bucket" in text
+    assert "/api/v1/reports/1\"" not in text  # ids never become labels
+
+
+def test_access_log_is_json_with_the_request_id(client, seeded, caplog):
+    with caplog.at_level(logging.INFO, logger="rectrack.access"):
+        client.get("/api/v1/reports", headers={"X-Request-ID": "trace-42"})
+    record = next(r for r in caplog.records if r.name == "rectrack.access")
+    fields = record.fields
+    assert fields["request_id"] == "trace-42" and fields["status"] == 200
+    assert fields["route"] == "/reports"
+    from app.observability import JsonFormatter
+
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "trace-42" and line["level"] == "info"
