@@ -7,6 +7,8 @@ Nothing from an unexpected exception (text, trace) reaches the client.
 """
 
 import logging
+import re
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -147,6 +149,31 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + more
 
 
+class AllowedMethods:
+    """What a 405's ``Allow`` says: the documented methods of the path requested.
+
+    Starlette's own ``Allow`` names only the first route that matches the path, though
+    GET and POST on one path are two routes. Where a literal path and a templated one both
+    match (/reports/import and /reports/{report_id}), the literal one answers, as routing does.
+    """
+
+    def __init__(self, routes: Iterable[tuple[str, Iterable[str]]]) -> None:
+        by_template: dict[str, set[str]] = {}
+        for template, methods in routes:
+            by_template.setdefault(template, set()).update(m.upper() for m in methods)
+        self._paths = [
+            (re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))), template.count("{"), methods)
+            for template, methods in by_template.items()
+        ]
+
+    def __call__(self, path: str) -> list[str]:
+        matches = [(params, methods) for regex, params, methods in self._paths if regex.fullmatch(path)]
+        if not matches:
+            return []
+        fewest = min(params for params, _ in matches)
+        return sorted({m for params, methods in matches if params == fewest for m in methods})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -177,14 +204,13 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"There is no resource at {request.url.path}."
+        headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
-        return problem_response(
-            request,
-            status=exc.status_code,
-            detail=detail,
-            headers=dict(exc.headers) if exc.headers else None,
-        )
+            allowed = getattr(request.app.state, "allowed_methods", None)
+            if allowed is not None:
+                headers["Allow"] = ", ".join(allowed(request.url.path)) or headers.get("Allow", "")
+        return problem_response(request, status=exc.status_code, detail=detail, headers=headers or None)
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -41,8 +41,10 @@ class IdempotencyMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = dict(scope["headers"]).get(HEADER) if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST":
+        headers = dict(scope["headers"]) if scope["type"] == "http" else {}
+        key = headers.get(HEADER)
+        # Without credentials the answer is a 401 whatever the key: nothing to claim or keep.
+        if key is None or scope["method"] != "POST" or b"authorization" not in headers:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
@@ -121,7 +123,9 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body, capture)
         finally:
             status = started.get("status", 500)
-            if status >= 500:
+            # A failure, or credentials refused (nothing was written, and the key was not
+            # really the caller's to use): the key stays free for the real request.
+            if status >= 500 or status == 401:
                 await to_thread.run_sync(store.abandon, record_id)
             else:
                 headers = {

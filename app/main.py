@@ -4,8 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from app.api.conditional import NotModified, not_modified_response
+from app.api.responses import problems_as_problem_json
 from app.api.routes import (
     access,
     exports,
@@ -19,11 +21,12 @@ from app.api.routes import (
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import create_db_engine, session_scope
-from app.errors import install_error_handlers
+from app.errors import AllowedMethods, install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
 from app.services.cache import CounterCache
 from app.services.idempotency import IdempotencyStore
+from app.services.key_cache import KeyCache
 
 API_PREFIX = "/api/v1"
 
@@ -43,6 +46,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine.dispose()
 
 
+def _document_problems_as_problem_json(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems_as_problem_json(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -51,21 +65,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Operation ids are the routes' function names (read_report, update_report): short,
+        # stable, and what the OpenAPI links between operations name.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     app.state.clock = Clock(timezone=settings.timezone)
-    app.state.summary_cache = CounterCache()
+    app.state.answer_cache = CounterCache()
+    app.state.key_cache = KeyCache()
     app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
     install_error_handlers(app)
     app.add_exception_handler(NotModified, lambda _request, exc: not_modified_response(exc))
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(health.router)
-    app.include_router(imports.router, prefix=API_PREFIX)  # first: /reports/import is not a {report_id}
-    for module in (organisations, reports, recommendations, summaries, access, exports):
-        app.include_router(module.router, prefix=API_PREFIX)
+    _document_problems_as_problem_json(app)
+    routers = [
+        (health.router, ""),
+        (imports.router, API_PREFIX),  # first: /reports/import is not a {report_id}
+        *(
+            (module.router, API_PREFIX)
+            for module in (organisations, reports, recommendations, summaries, access, exports)
+        ),
+    ]
+    for router, prefix in routers:
+        app.include_router(router, prefix=prefix)
+    app.state.allowed_methods = AllowedMethods(
+        (prefix + route.path, route.methods)
+        for router, prefix in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+    )
     return app
 
 

@@ -10,10 +10,11 @@ proves the client saw the current version.
 """
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -42,9 +43,18 @@ def _tags(header: str) -> list[str]:
     return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 
 
-def _answer(request: Request, response: Response, etag: str) -> None:
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="ETags you hold (from earlier answers): 304, without a body, if one is still current.",
+        examples=['"3.20180702"'],
+    ),
+]
+
+
+def _answer(header: str | None, response: Response, etag: str) -> None:
     """Raise NotModified when the client holds ``etag``; else label the response with it."""
-    header = request.headers.get("if-none-match")
     if header and (header.strip() == "*" or etag.removeprefix("W/") in _tags(header)):
         raise NotModified(etag)
     response.headers["ETag"] = etag
@@ -56,52 +66,74 @@ def change_counter(session) -> int:
 
 
 def collection_etag(
-    _: ReaderDep, request: Request, response: Response, session: SessionDep, as_of: AsOfDep
+    _: ReaderDep,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    as_of: AsOfDep,
+    if_none_match: IfNoneMatch = None,
 ) -> None:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{request.url.path}?{query}|{as_of.day}".encode()).hexdigest()[:16]
     counter = change_counter(session)
     # What the database looked like for this request: the key of any cached answer.
     request.state.cache_key = (counter, digest)
-    _answer(request, response, f'W/"{counter}-{digest}"')
+    _answer(if_none_match, response, f'W/"{counter}-{digest}"')
 
 
-def organisation_etag(
-    organisation: OrganisationDep, request: Request, response: Response, as_of: AsOfDep
+async def organisation_etag(
+    organisation: OrganisationDep, response: Response, as_of: AsOfDep, if_none_match: IfNoneMatch = None
 ) -> None:
-    _answer(request, response, resource_etag(organisation.version, as_of.day))
+    _answer(if_none_match, response, resource_etag(organisation.version, as_of.day))
 
 
-def report_etag(report: ReportDep, request: Request, response: Response, as_of: AsOfDep) -> None:
-    _answer(request, response, resource_etag(report.version, as_of.day))
-
-
-def recommendation_etag(
-    recommendation: RecommendationDep, request: Request, response: Response, as_of: AsOfDep
+async def report_etag(
+    report: ReportDep, response: Response, as_of: AsOfDep, if_none_match: IfNoneMatch = None
 ) -> None:
-    _answer(request, response, resource_etag(recommendation.version, as_of.day))
+    _answer(if_none_match, response, resource_etag(report.version, as_of.day))
 
 
-def if_match_version(request: Request) -> int:
-    """The version the client last saw, from If-Match; 428 without one."""
-    header = request.headers.get("if-match")
-    if not header:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag from your last GET of this resource, so that "
-            "a change made since cannot be overwritten unseen."
-        )
-    versions = set()
-    for tag in _tags(header):
-        number = tag.strip('"').split(".", 1)[0]
-        if number.isdigit():
-            versions.add(int(number))
-    if len(versions) != 1:
-        raise PreconditionFailed("If-Match must carry exactly one ETag of this resource.")
-    return versions.pop()
+async def recommendation_etag(
+    recommendation: RecommendationDep, response: Response, as_of: AsOfDep, if_none_match: IfNoneMatch = None
+) -> None:
+    _answer(if_none_match, response, resource_etag(recommendation.version, as_of.day))
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """The If-Match header of a change, checked only when the route is about to make it.
+
+    A dependency that raised here would answer 428 or 412 before FastAPI reports what is
+    wrong with the path or the body; a request that is invalid is a 422 whatever it holds.
+    """
+
+    header: str | None
+
+    def version(self) -> int:
+        """The version the client last saw: 428 without If-Match, 412 unless it names one."""
+        if not self.header:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag from your last GET of this resource, so that "
+                "a change made since cannot be overwritten unseen."
+            )
+        versions = set()
+        for tag in _tags(self.header):
+            number = tag.strip('"').split(".", 1)[0]
+            if number.isascii() and number.isdigit():
+                versions.add(int(number))
+        if len(versions) != 1:
+            raise PreconditionFailed("If-Match must carry exactly one ETag of this resource.")
+        return versions.pop()
+
+
+async def if_match(request: Request) -> Precondition:
+    """If-Match, read here rather than declared as a parameter, so that a missing one is a 428,
+    not a validation error; routes declare it with ``openapi_extra=IF_MATCH`` (app.api.responses)."""
+    return Precondition(request.headers.get("if-match"))
 
 
 CollectionETag = Annotated[None, Depends(collection_etag)]
 OrganisationETag = Annotated[None, Depends(organisation_etag)]
 ReportETag = Annotated[None, Depends(report_etag)]
 RecommendationETag = Annotated[None, Depends(recommendation_etag)]
-IfMatch = Annotated[int, Depends(if_match_version)]
+IfMatch = Annotated[Precondition, Depends(if_match)]

@@ -21,18 +21,19 @@ from app.models import Organisation, Recommendation, Report, Role
 from app.schemas.common import Day
 from app.services import idempotency, keys, organisations, recommendations, reports
 from app.services.as_of import AsOf
+from app.services.key_cache import CachedKey, KeyCache
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("rectrack.auth")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the application was created with."""
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -53,11 +54,11 @@ def watch_idempotent_write(request: Request, session: Session) -> None:
         event.listen(session, "before_commit", lambda s: idempotency.mark_committed(s, record_id), once=True)
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
+async def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
     return clock.today()
 
 
@@ -67,7 +68,7 @@ TodayDep = Annotated[date, Depends(get_today)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_as_of(
+async def get_as_of(
     today: TodayDep,
     settings: SettingsDep,
     as_of: Annotated[
@@ -91,7 +92,7 @@ bearer = HTTPBearer(
 KeyUsageRecorder = Callable[[int, datetime], None]
 
 
-def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)]) -> KeyUsageRecorder:
+async def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)]) -> KeyUsageRecorder:
     """Records a key's last use on a connection of its own, outside the request's transaction."""
 
     def record(api_key_id: int, now: datetime) -> None:
@@ -116,11 +117,17 @@ def get_actor(
     request_id = getattr(request.state, "request_id", None)
     if credentials is None:
         return replace(ANONYMOUS, request_id=request_id)
-    api_key = keys.authenticate(session, presented=credentials.credentials, secret=settings.key_secret)
+    cache: KeyCache = request.app.state.key_cache
+    key_hash = keys.hash_key(credentials.credentials, settings.key_secret)
+    api_key = cache.get(key_hash)
     if api_key is None:
-        raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
+        found = keys.authenticate(session, presented=credentials.credentials, secret=settings.key_secret)
+        if found is None:
+            raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
+        api_key = CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
+        cache.put(key_hash, api_key)
     now = clock.now()
-    if keys.needs_touch(api_key, now):
+    if cache.claim_touch(api_key, now):
         record_use(api_key.id, now)
     return Actor(
         role=Role(api_key.role),
@@ -134,7 +141,7 @@ def get_actor(
 def require(roles: frozenset[Role], *, read: bool = False):
     """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed)."""
 
-    def dependency(actor: Annotated[Actor, Depends(get_actor)], settings: SettingsDep) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(get_actor)], settings: SettingsDep) -> Actor:
         if actor.is_anonymous:
             if read and settings.anonymous_reads:
                 return actor
@@ -177,12 +184,14 @@ ReportDep = Annotated[Report, Depends(valid_report)]
 RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]
 
 
-def document_idempotency_key(
+async def document_idempotency_key(
     idempotency_key: Annotated[
         str | None,
         Header(
             alias="Idempotency-Key",
+            min_length=1,
             max_length=255,
+            pattern=r"^[\x21-\x7e]+$",  # visible ASCII, as IdempotencyMiddleware requires
             description=(
                 "Optional. A unique key for this request: a retry with the same key gets the first answer "
                 "again and changes nothing. Keys are kept at least 24 hours."

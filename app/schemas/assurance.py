@@ -3,17 +3,15 @@ from datetime import date, datetime
 from pydantic import Field, model_validator
 
 from app.models.access import DecisionKind
-from app.schemas.common import Day, OrganisationCode, RequestModel, ResponseModel
+from app.schemas.common import Day, Note, OrganisationCode, RequestModel, ResponseModel
 
 
 class DecisionCreate(RequestModel):
     decision: DecisionKind = Field(
         description="`verified` (every owner implemented), `closed_not_implemented` or `reopened`."
     )
-    reason: str | None = Field(
-        default=None,
-        max_length=2000,
-        description="Why; required to close without implementation and to reopen.",
+    reason: Note | None = Field(
+        default=None, description="Why; required to close without implementation and to reopen."
     )
 
     @model_validator(mode="after")
@@ -35,8 +33,8 @@ class DecisionPublic(ResponseModel):
 
 class TargetDateChange(RequestModel):
     target_date: Day | None = Field(description="The new target date; null removes it.")
-    reason: str | None = Field(
-        default=None, max_length=2000, description="Why; required once the action plan has been submitted."
+    reason: Note | None = Field(
+        default=None, description="Why; required once the action plan has been submitted."
     )
     organisation_code: OrganisationCode | None = Field(
         default=None, description="The owning organisation making the change (admins and assurers name it)."

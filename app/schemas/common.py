@@ -1,15 +1,19 @@
-from datetime import date
-from typing import Annotated, ClassVar, Generic, TypeVar
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
 T = TypeVar("T")
 
@@ -20,8 +24,26 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _not_nullable_in_schema(schema: dict[str, Any], model: type) -> None:
+    """In the JSON schema, the fields a PATCH may leave out but not set to null do not take null."""
+    properties = schema.get("properties", {})
+    for name in getattr(model, "not_nullable", ()):
+        prop = properties.get(name)
+        if not prop or "anyOf" not in prop:
+            continue
+        options = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+        if len(options) == 1:
+            prop.update(options[0])
+        else:
+            prop["anyOf"] = options
+
+
 class PatchModel(RequestModel):
     """A PATCH body: absent fields stay as they are; null clears a nullable field."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable_in_schema)
 
     not_nullable: ClassVar[frozenset[str]] = frozenset()
 
@@ -49,6 +71,14 @@ class Page(ResponseModel, Generic[T]):
     offset: int
 
 
+# Text that is stored: PostgreSQL text cannot hold NUL, so no string a client sends may.
+NO_NUL = r"^[^\x00]*$"
+# Required text: something besides spaces (request bodies are trimmed), and no NUL.
+_SOME_TEXT = r"^\s*[^\s\x00][^\x00]*$"
+# An absolute http(s) URL with a host, without spaces: what _http_url accepts.
+_HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f/?#\[\]]+([/?#][^\s\x00-\x1f]*)?$"
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
@@ -60,6 +90,24 @@ def _http_url(value: str) -> str:
 
 EARLIEST_DATE = date(1900, 1, 1)
 LATEST_DATE = date(2199, 12, 31)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_INSTANT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})"
+)
+
+
+def _iso_date(value: Any) -> Any:
+    """Only YYYY-MM-DD (or a date): not the numbers pydantic would read as Unix times."""
+    if isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError("must be a date as YYYY-MM-DD")
+
+
+def _iso_instant(value: Any) -> Any:
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_INSTANT.fullmatch(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date and time with a zone, such as 2018-07-02T10:00:00Z")
 
 
 def _within_supported_years(value: date) -> date:
@@ -68,13 +116,67 @@ def _within_supported_years(value: date) -> date:
     return value
 
 
-# Every date a client sends: working-day arithmetic needs a bounded calendar.
-Day = Annotated[date, AfterValidator(_within_supported_years)]
+def _instant_within_supported_years(value: datetime) -> datetime:
+    _within_supported_years(value.date())
+    return value
 
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=300)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(min_length=1, max_length=10000)]
-HttpUrl = Annotated[str, StringConstraints(min_length=1, max_length=2000), AfterValidator(_http_url)]
+
+# The dates of the supported years, 1900 to 2199, as the OpenAPI document states them.
+_MONTH_DAY = (
+    r"(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8])"
+)
+_LEAP_YEAR = (
+    r"19(0[48]|[2468][048]|[13579][26])|20([02468][048]|[13579][26])|21(0[48]|[2468][048]|[13579][26])"
+)
+DATE_PATTERN = rf"^((19|20|21)[0-9]{{2}}-({_MONTH_DAY})|({_LEAP_YEAR})-02-29)$"
+
+# Every date a client sends: working-day arithmetic needs a bounded calendar.
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_date),
+    AfterValidator(_within_supported_years),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
+]
+# Every time a client sends: with a zone, and within the supported years.
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_instant),
+    AfterValidator(_instant_within_supported_years),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": r"^(19|20|21)[0-9]{2}-"}),
+]
+
+
+def _at_most(max_length: int):
+    """The length limit on the string as sent: bodies are trimmed, but the document's maxLength
+    is about what the client sends, so padding cannot carry a longer string past it."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return BeforeValidator(check)
+
+
+def text(max_length: int, *, required: bool = True) -> Any:
+    """A string type of at most ``max_length``; ``required``: not empty, not only spaces."""
+    if required:
+        constraints = StringConstraints(min_length=1, max_length=max_length, pattern=_SOME_TEXT)
+    else:
+        constraints = StringConstraints(max_length=max_length, pattern=NO_NUL)
+    return Annotated[str, constraints, _at_most(max_length)]
+
+
+ShortText = text(300)
+Name = text(200)
+LongText = text(10000)
+Note = text(2000, required=False)
+HttpUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, pattern=_HTTP_URL),
+    AfterValidator(_http_url),
+    _at_most(2000),
+]
 OrganisationCode = Annotated[
     str,
     StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.&-]*$"),

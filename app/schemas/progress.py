@@ -8,6 +8,7 @@ from app.schemas.common import (
     HttpUrl,
     LongText,
     Name,
+    Note,
     OrganisationCode,
     RequestModel,
     ResponseModel,
@@ -49,7 +50,7 @@ class EvidenceLinkCreate(RequestModel):
     )
     url: HttpUrl = Field(examples=["https://example.org/audits/maternity-records-2018.pdf"])
     title: ShortText = Field(examples=["Maternity records audit, June 2018"])
-    description: str | None = Field(default=None, max_length=2000)
+    description: Note | None = None
     progress_update_id: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="The progress update that cites this evidence, if any."
     )

@@ -13,10 +13,12 @@ from app.schemas.common import (
     RequestModel,
     ResponseModel,
     Slug,
+    text,
 )
 from app.schemas.summaries import ActionPlan
 
 CalendarName = Literal[CALENDARS]  # type: ignore[valid-type]
+Title = text(500)
 WorkingDays = Annotated[int, Field(ge=1, le=365)]
 OrganisationCodes = Annotated[list[OrganisationCode], Field(max_length=50)]
 
@@ -34,7 +36,7 @@ def check_report_dates(model) -> None:
 
 class ReportCreate(RequestModel):
     slug: Slug = Field(examples=["kirklees-clas-2018"])
-    title: Annotated[str, Field(min_length=1, max_length=500)]
+    title: Title
     regulator: Name = Field(examples=["Care Quality Commission"])
     area: Name | None = Field(default=None, examples=["Kirklees"])
     review_start_date: Day | None = None
@@ -75,7 +77,7 @@ class ReportUpdate(PatchModel):
     )
 
     slug: Slug | None = None
-    title: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    title: Title | None = None
     regulator: Name | None = None
     area: Name | None = None
     review_start_date: Day | None = None

@@ -84,10 +84,6 @@ def authenticate(session: Session, *, presented: str, secret: str) -> ApiKey | N
     ).first()
 
 
-def needs_touch(api_key: ApiKey, now: datetime) -> bool:
-    return api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION
-
-
 def touch(session: Session, *, api_key_id: int, now: datetime) -> None:
     session.exec(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=now))
     session.commit()

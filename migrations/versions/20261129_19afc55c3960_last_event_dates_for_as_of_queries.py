@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '19afc55c3960'
 down_revision: str | None = '963c5e0bc82d'
 branch_labels: str | Sequence[str] | None = None

@@ -70,7 +70,7 @@ def test_duplicate_slug_is_409(client, seeded, problem):
         ({"published_date": None}, "received_date or published_date"),
         ({"review_start_date": "2018-01-26", "review_end_date": "2018-01-22"}, "review_end_date"),
         ({"action_plan_submitted_date": "2015-01-01"}, "before the report was received"),
-        ({"source_url": "javascript:alert(1)"}, "http"),
+        ({"source_url": "javascript:alert(1)"}, "source_url"),
         ({"action_plan_organisations": ["X"] * 51}, "action_plan_organisations"),
         ({"title": "x" * 501}, "title"),
     ],

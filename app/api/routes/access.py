@@ -3,13 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import AwareDatetime
 
 from app.api.conditional import CollectionETag
 from app.api.deps import IDEMPOTENT, MAX_ID, AdminDep, AssurerDep, ClockDep, SessionDep, SettingsDep
 from app.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageDep, paged
-from app.api.responses import problems
-from app.schemas.common import Page
+from app.api.responses import NEW_ID, conditional_read, created, link, problems
+from app.schemas.common import NO_NUL, Instant, Page
 from app.schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, AuditEventPublic, Change, ChangePage
 from app.services import audit, keys
 
@@ -24,7 +23,10 @@ KeyId = Annotated[int, Path(ge=1, le=MAX_ID)]
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (admin); the key is shown once",
-    responses=problems(401, 403, 422),
+    responses={
+        **created({"RevokeKey": link("revoke_key", "Revoke the new key.", key_id=NEW_ID)}),
+        **problems(400, 401, 403, 409, 413, 422),
+    },
 )
 def create_key(
     actor: AdminDep, data: ApiKeyCreate, session: SessionDep, settings: SettingsDep, clock: ClockDep
@@ -45,7 +47,7 @@ def create_key(
     "/keys",
     response_model=Page[ApiKeyPublic],
     summary="List API keys (admin)",
-    responses=problems(401, 403, 422),
+    responses=conditional_read(401, 403, 422),
 )
 def list_keys(
     _etag: CollectionETag,
@@ -64,17 +66,19 @@ def list_keys(
     dependencies=[IDEMPOTENT],
     response_model=ApiKeyPublic,
     summary="Revoke an API key (admin); it stops working at once",
-    responses=problems(401, 403, 404, 422),
+    responses=problems(401, 403, 404, 409, 413, 422),
 )
-def revoke_key(actor: AdminDep, key_id: KeyId, session: SessionDep, clock: ClockDep):
-    return keys.revoke_key(session, actor=actor, api_key=keys.get_key(session, key_id), now=clock.now())
+def revoke_key(actor: AdminDep, key_id: KeyId, request: Request, session: SessionDep, clock: ClockDep):
+    revoked = keys.revoke_key(session, actor=actor, api_key=keys.get_key(session, key_id), now=clock.now())
+    request.app.state.key_cache.forget(revoked.id)
+    return revoked
 
 
 @router.get(
     "/audit-events",
     response_model=Page[AuditEventPublic],
     summary="The audit trail, newest first (admins and assurers)",
-    responses=problems(401, 403, 422),
+    responses=conditional_read(401, 403, 422),
 )
 def list_audit_events(
     _etag: CollectionETag,
@@ -83,16 +87,12 @@ def list_audit_events(
     response: Response,
     session: SessionDep,
     page: PageDep,
-    entity: Annotated[str | None, Query(max_length=40)] = None,
+    entity: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
     entity_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    action: Annotated[str | None, Query(max_length=40)] = None,
+    action: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
     api_key_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    since: Annotated[
-        AwareDatetime | None, Query(description="Events at or after this time (with a zone).")
-    ] = None,
-    until: Annotated[
-        AwareDatetime | None, Query(description="Events before this time (with a zone).")
-    ] = None,
+    since: Annotated[Instant | None, Query(description="Events at or after this time (with a zone).")] = None,
+    until: Annotated[Instant | None, Query(description="Events before this time (with a zone).")] = None,
 ) -> dict:
     items, total = audit.list_events(
         session,
@@ -116,7 +116,7 @@ def list_audit_events(
         "Follow `next_cursor` to sync without rescanning: a cursor never skips a committed change, "
         "even with concurrent writers, because changes are numbered in the order they commit."
     ),
-    responses=problems(401, 422),
+    responses=conditional_read(401, 422),
 )
 def list_changes(
     _etag: CollectionETag,

@@ -55,6 +55,7 @@ _REQUEST_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "UTF-8 plain text."}
                     },
@@ -118,7 +119,8 @@ async def report_text(request: Request) -> str:
 
 
 def _refusals() -> dict[int | str, dict[str, Any]]:
-    declared = problems(401, 403, 409, 413, 422)
+    declared = problems(400, 401, 403, 409, 413, 422)
+    declared[400]["description"] = "A multipart body that cannot be read, or with more than 5 fields"
     declared[409]["description"] = (
         "Refused: an ambiguous organisation name, or changes that would lose history"
     )

@@ -5,7 +5,19 @@ from fastapi import APIRouter, Query, Request, Response, status
 from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, resource_etag
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
-from app.api.responses import problems
+from app.api.responses import (
+    AGAIN,
+    CHANGE,
+    IF_MATCH,
+    NEW_ID,
+    conditional_read,
+    conditional_update,
+    created,
+    link,
+    problems,
+    same,
+    with_etag,
+)
 from app.models import OrganisationKind
 from app.schemas.common import Page
 from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate
@@ -16,7 +28,7 @@ from app.services import summaries
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
-@router.get("", response_model=Page[OrganisationPublic], responses=problems(401, 422))
+@router.get("", response_model=Page[OrganisationPublic], responses=conditional_read(401, 422))
 def list_organisations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -36,7 +48,12 @@ def list_organisations(
     response_model=OrganisationPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create an organisation (admin)",
-    responses=problems(401, 403, 409, 422),
+    responses={
+        **created(
+            {"ReadOrganisation": link("read_organisation", "The new organisation.", organisation_id=NEW_ID)}
+        ),
+        **problems(400, 401, 403, 409, 413, 422),
+    },
 )
 def create_organisation(
     actor: AdminDep,
@@ -51,7 +68,20 @@ def create_organisation(
     return organisation
 
 
-@router.get("/{organisation_id}", response_model=OrganisationPublic, responses=problems(401, 404, 422))
+@router.get(
+    "/{organisation_id}",
+    response_model=OrganisationPublic,
+    responses=conditional_read(
+        401,
+        404,
+        422,
+        links={
+            "UpdateOrganisation": with_etag(
+                "update_organisation", CHANGE, organisation_id=same("organisation_id")
+            )
+        },
+    ),
+)
 def read_organisation(_etag: OrganisationETag, organisation: OrganisationDep):
     return organisation
 
@@ -60,7 +90,19 @@ def read_organisation(_etag: OrganisationETag, organisation: OrganisationDep):
     "/{organisation_id}",
     response_model=OrganisationPublic,
     summary="Change an organisation (admin)",
-    responses=problems(401, 403, 404, 409, 412, 422, 428),
+    responses=conditional_update(
+        401,
+        403,
+        404,
+        409,
+        422,
+        links={
+            "UpdateOrganisation": with_etag(
+                "update_organisation", AGAIN, organisation_id=same("organisation_id")
+            )
+        },
+    ),
+    openapi_extra=IF_MATCH,
 )
 def update_organisation(
     actor: AdminDep,
@@ -77,7 +119,7 @@ def update_organisation(
         actor=actor,
         organisation=organisation,
         data=data,
-        expected_version=expected_version,
+        expected_version=expected_version.version(),
         now=clock.now(),
     )
     response.headers["ETag"] = resource_etag(organisation.version, as_of.day)
@@ -88,7 +130,7 @@ def update_organisation(
     "/{organisation_id}/summary",
     response_model=OrganisationSummary,
     summary="What one organisation owns, as of a date",
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def organisation_summary(
     _etag: CollectionETag,
@@ -97,7 +139,7 @@ def organisation_summary(
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    return request.app.state.summary_cache.get_or_compute(
+    return request.app.state.answer_cache.get_or_compute(
         request.state.cache_key,
         lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of),
     )

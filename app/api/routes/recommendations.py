@@ -17,7 +17,19 @@ from app.api.deps import (
     SessionDep,
 )
 from app.api.pagination import PageDep, paged
-from app.api.responses import problems
+from app.api.responses import (
+    AGAIN,
+    CHANGE,
+    IF_MATCH,
+    NEW_ID,
+    conditional_read,
+    conditional_update,
+    created,
+    link,
+    problems,
+    same,
+    with_etag,
+)
 from app.domain.deadlines import Rag
 from app.domain.status import Status
 from app.schemas.assurance import DecisionCreate, DecisionPublic, TargetDateChange, TargetDateRevisionPublic
@@ -45,7 +57,7 @@ OrganisationFilter = Annotated[
 ]
 
 
-def recommendation_filters(
+async def recommendation_filters(
     organisation_id: OrganisationFilter = None,
     status: Annotated[
         list[Status] | None, Query(max_length=5, description="Any of these statuses (as of `as_of`).")
@@ -78,13 +90,19 @@ Sort = Annotated[
 
 
 def _page(request, response, session, page, filters, as_of, sort) -> dict:
-    items, total = service.list_recommendations(
-        session, filters=filters, as_of=as_of, sort=sort, limit=page.limit, offset=page.offset
+    # Dashboards poll the same pages: computed once per state of the database.
+    items, total = request.app.state.answer_cache.get_or_compute(
+        request.state.cache_key,
+        lambda: service.list_recommendations(
+            session, filters=filters, as_of=as_of, sort=sort, limit=page.limit, offset=page.offset
+        ),
     )
     return paged(request, response, page, items, total)
 
 
-@router.get("/recommendations", response_model=Page[RecommendationPublic], responses=problems(401, 404, 422))
+@router.get(
+    "/recommendations", response_model=Page[RecommendationPublic], responses=conditional_read(401, 404, 422)
+)
 def list_recommendations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -104,7 +122,7 @@ def list_recommendations(
 @router.get(
     "/reports/{report_id}/recommendations",
     response_model=Page[RecommendationPublic],
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def list_report_recommendations(
     _etag: CollectionETag,
@@ -126,7 +144,16 @@ def list_report_recommendations(
     dependencies=[IDEMPOTENT],
     response_model=RecommendationPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409, 422),
+    responses={
+        **created(
+            {
+                "ReadRecommendation": link(
+                    "read_recommendation", "The new recommendation.", recommendation_id=NEW_ID
+                )
+            }
+        ),
+        **problems(400, 401, 403, 404, 409, 413, 422),
+    },
 )
 def create_recommendation(
     actor: AdminDep,
@@ -150,7 +177,16 @@ def create_recommendation(
 @router.get(
     "/recommendations/{recommendation_id}",
     response_model=RecommendationPublic,
-    responses=problems(401, 404, 422),
+    responses=conditional_read(
+        401,
+        404,
+        422,
+        links={
+            "ChangeTargetDate": with_etag(
+                "change_target_date", CHANGE, recommendation_id=same("recommendation_id")
+            )
+        },
+    ),
 )
 def read_recommendation(
     _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
@@ -163,7 +199,7 @@ def read_recommendation(
     dependencies=[IDEMPOTENT],
     response_model=ProgressUpdatePublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def post_progress_update(
     actor: OwnerWriterDep,
@@ -181,7 +217,7 @@ def post_progress_update(
 @router.get(
     "/recommendations/{recommendation_id}/progress-updates",
     response_model=Page[ProgressUpdatePublic],
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def list_progress_updates(
     _etag: CollectionETag,
@@ -202,7 +238,7 @@ def list_progress_updates(
     dependencies=[IDEMPOTENT],
     response_model=EvidenceLinkPublic,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def post_evidence_link(
     actor: OwnerWriterDep,
@@ -219,7 +255,7 @@ def post_evidence_link(
 @router.get(
     "/recommendations/{recommendation_id}/evidence-links",
     response_model=Page[EvidenceLinkPublic],
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def list_evidence_links(
     _etag: CollectionETag,
@@ -239,7 +275,18 @@ def list_evidence_links(
     "/recommendations/{recommendation_id}",
     response_model=RecommendationPublic,
     summary="Set or change the target date (owners; a reason once the action plan is submitted)",
-    responses=problems(401, 403, 404, 412, 422, 428),
+    responses=conditional_update(
+        401,
+        403,
+        404,
+        422,
+        links={
+            "ChangeTargetDate": with_etag(
+                "change_target_date", AGAIN, recommendation_id=same("recommendation_id")
+            )
+        },
+    ),
+    openapi_extra=IF_MATCH,
 )
 def change_target_date(
     actor: OwnerWriterDep,
@@ -256,7 +303,7 @@ def change_target_date(
         actor=actor,
         recommendation=recommendation,
         data=data,
-        expected_version=expected_version,
+        expected_version=expected_version.version(),
         today=clock.today(),
         now=clock.now(),
     )
@@ -267,7 +314,7 @@ def change_target_date(
 @router.get(
     "/recommendations/{recommendation_id}/target-date-revisions",
     response_model=Page[TargetDateRevisionPublic],
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def list_target_date_revisions(
     _etag: CollectionETag,
@@ -289,7 +336,7 @@ def list_target_date_revisions(
     response_model=DecisionPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Verify, close without implementation, or reopen (assurers and admins)",
-    responses=problems(401, 403, 404, 409, 422),
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
 def decide(
     actor: AssurerDep,
@@ -306,7 +353,7 @@ def decide(
 @router.get(
     "/recommendations/{recommendation_id}/decisions",
     response_model=Page[DecisionPublic],
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def list_decisions(
     _etag: CollectionETag,

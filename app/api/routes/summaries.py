@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request
 
 from app.api.conditional import CollectionETag
 from app.api.deps import AsOfDep, ReaderDep, ReportDep, SessionDep
-from app.api.responses import problems
+from app.api.responses import conditional_read
 from app.schemas.summaries import PortfolioSummary, ReportSummary
 from app.services import summaries as service
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["summaries"])
     "/summary",
     response_model=PortfolioSummary,
     summary="The whole portfolio as of a date",
-    responses=problems(401, 422),
+    responses=conditional_read(401, 422),
 )
 def portfolio_summary(
     _etag: CollectionETag, _: ReaderDep, request: Request, session: SessionDep, as_of: AsOfDep
@@ -25,7 +25,7 @@ def portfolio_summary(
     "/reports/{report_id}/summary",
     response_model=ReportSummary,
     summary="One report as of a date",
-    responses=problems(401, 404, 422),
+    responses=conditional_read(401, 404, 422),
 )
 def report_summary(
     _etag: CollectionETag, report: ReportDep, request: Request, session: SessionDep, as_of: AsOfDep
@@ -35,4 +35,4 @@ def report_summary(
 
 def _cached(request: Request, compute):
     """Dashboards poll: an answer is computed once per state of the database."""
-    return request.app.state.summary_cache.get_or_compute(request.state.cache_key, compute)
+    return request.app.state.answer_cache.get_or_compute(request.state.cache_key, compute)
