@@ -119,18 +119,19 @@ def conditional_update(
 def problems_as_problem_json(openapi: dict[str, Any]) -> dict[str, Any]:
     """Problems are sent as application/problem+json only: give that media type the schema.
 
-    FastAPI files a response model under application/json; for problem documents,
-    that is a media type the API never sends.
+    FastAPI files a response model under the route's own media type (application/json,
+    or text/csv for a download); for problem documents, that is a media type the API
+    never sends them as.
     """
     reference = {"$ref": "#/components/schemas/Problem"}
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
             for response in operation.get("responses", {}).values():
                 content = response.get("content", {})
-                if (
-                    PROBLEM_MEDIA_TYPE in content
-                    and content.get("application/json", {}).get("schema") == reference
-                ):
-                    del content["application/json"]
-                    content[PROBLEM_MEDIA_TYPE]["schema"] = reference
+                if PROBLEM_MEDIA_TYPE not in content:
+                    continue
+                for media_type in [m for m in content if m != PROBLEM_MEDIA_TYPE]:
+                    if content[media_type].get("schema") == reference:
+                        del content[media_type]
+                        content[PROBLEM_MEDIA_TYPE]["schema"] = reference
     return openapi

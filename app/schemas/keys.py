@@ -3,11 +3,13 @@ from datetime import datetime
 from pydantic import Field
 
 from app.models.access import Role
-from app.schemas.common import Name, OrganisationCode, RequestModel, ResponseModel
+from app.schemas.common import OrganisationCode, RequestModel, ResponseModel, text
+
+KeyName = text(100)  # the column is 100 long
 
 
 class ApiKeyCreate(RequestModel):
-    name: Name = Field(examples=["CHFT safeguarding team"], description="Who or what uses the key.")
+    name: KeyName = Field(examples=["CHFT safeguarding team"], description="Who or what uses the key.")
     role: Role
     organisation_code: OrganisationCode | None = Field(
         default=None,

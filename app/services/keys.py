@@ -30,6 +30,9 @@ def _new_key() -> tuple[str, str]:
     return prefix, f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
+NAME_MAX_LENGTH = 100  # the column's
+
+
 def create_key(
     session: Session,
     *,
@@ -41,6 +44,8 @@ def create_key(
     now: datetime,
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is never stored and cannot be shown again."""
+    if not name.strip() or len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(f"A key's name is 1 to {NAME_MAX_LENGTH} characters.")
     organisation_id = None
     if role is Role.EDITOR:
         if not organisation_code:
