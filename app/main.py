@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api.conditional import NotModified, not_modified_response
+from app.api.conditional import NotModified, not_modified_handler
 from app.api.responses import problems_as_problem_json
 from app.api.routes import (
     access,
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_cache = KeyCache()
     app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
     install_error_handlers(app)
-    app.add_exception_handler(NotModified, lambda _request, exc: not_modified_response(exc))
+    app.add_exception_handler(NotModified, not_modified_handler)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -10,11 +10,13 @@ proves the client saw the current version.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -23,6 +25,7 @@ from app.errors import PreconditionFailed, PreconditionRequired
 from app.models import AuditEvent
 
 CACHE_CONTROL = "private, no-cache"
+T = TypeVar("T")
 
 
 class NotModified(Exception):
@@ -31,7 +34,7 @@ class NotModified(Exception):
         self.etag = etag
 
 
-def not_modified_response(exc: NotModified) -> Response:
+async def not_modified_handler(_request: Request, exc: NotModified) -> Response:
     return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": CACHE_CONTROL})
 
 
@@ -62,10 +65,16 @@ def _answer(header: str | None, response: Response, etag: str) -> None:
 
 
 def change_counter(session) -> int:
-    return session.exec(select(func.max(AuditEvent.id))).one() or 0
+    """The newest audit event id; the read's transaction ends here, in the caller's thread,
+    so that a request answered without another query (a 304, a cached answer) holds no
+    connection afterwards."""
+    try:
+        return session.exec(select(func.max(AuditEvent.id))).one() or 0
+    finally:
+        session.rollback()
 
 
-def collection_etag(
+async def collection_etag(
     _: ReaderDep,
     request: Request,
     response: Response,
@@ -75,10 +84,22 @@ def collection_etag(
 ) -> None:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{request.url.path}?{query}|{as_of.day}".encode()).hexdigest()[:16]
-    counter = change_counter(session)
+    counter = await run_in_threadpool(change_counter, session)
     # What the database looked like for this request: the key of any cached answer.
     request.state.cache_key = (counter, digest)
     _answer(if_none_match, response, f'W/"{counter}-{digest}"')
+
+
+async def cached_answer(request: Request, compute: Callable[[], T]) -> T:
+    """Dashboards poll the same lists and summaries: each answer is computed once per state
+    of the database (in a worker thread: it queries) and then served from memory, keyed by
+    the change counter that collection_etag read for this request."""
+    cache = request.app.state.answer_cache
+    key = request.state.cache_key
+    found = cache.get(key)
+    if found is None:
+        found = await run_in_threadpool(cache.get_or_compute, key, compute)
+    return found
 
 
 async def organisation_etag(

@@ -1,12 +1,13 @@
 """Dependencies the routes share: session, clock, settings and get-or-404 lookups."""
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
@@ -26,6 +27,7 @@ from app.services.key_cache import CachedKey, KeyCache
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = logging.getLogger("rectrack.auth")
+T = TypeVar("T")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -37,14 +39,46 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_session(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
-    """One session, one connection and one transaction per request."""
-    with engine.connect() as connection:
-        if request.method not in SAFE_METHODS:
-            connection = connection.execution_options(**{WRITE_OPTION: True})
-        with Session(bind=connection, expire_on_commit=False) as session:
-            watch_idempotent_write(request, session)
-            yield session
+async def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> AsyncIterator[Session]:
+    """One session, one connection and one transaction per request.
+
+    The session connects on its first query, in the worker thread that makes it: a request
+    answered from memory (a 304, a cached summary) never takes a connection, and none of
+    this runs database calls on the event loop.
+    """
+    if request.method not in SAFE_METHODS:
+        engine = engine.execution_options(**{WRITE_OPTION: True})
+    session = Session(bind=engine, expire_on_commit=False)
+    watch_idempotent_write(request, session)
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)  # rolls back whatever was left uncommitted
+        else:
+            session.close()
+
+
+async def in_worker_thread(session: Session, work: Callable[..., T], *args, **kwargs) -> T:
+    """Run a route's database work in one worker thread and end its transaction there.
+
+    Services commit their own writes, so what is left to end is a read (or a failed
+    write): rolled back in the same thread, the session holds no connection when the
+    request finishes, and FastAPI validates the answer on the event loop instead of in
+    another thread, as it would for a plain ``def`` route. ``work`` returns response
+    models, not table rows: the rollback expires rows, and reading one on the event loop
+    would query there.
+    """
+
+    def run() -> T:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            session.rollback()
+
+    return await run_in_threadpool(run)
 
 
 def watch_idempotent_write(request: Request, session: Session) -> None:
@@ -105,7 +139,7 @@ async def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)])
     return record
 
 
-def get_actor(
+async def get_actor(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -121,14 +155,15 @@ def get_actor(
     key_hash = keys.hash_key(credentials.credentials, settings.key_secret)
     api_key = cache.get(key_hash)
     if api_key is None:
-        found = keys.authenticate(session, presented=credentials.credentials, secret=settings.key_secret)
-        if found is None:
+        api_key = await run_in_threadpool(
+            _authenticate, session, credentials.credentials, settings.key_secret
+        )
+        if api_key is None:
             raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
-        api_key = CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
         cache.put(key_hash, api_key)
     now = clock.now()
     if cache.claim_touch(api_key, now):
-        record_use(api_key.id, now)
+        await run_in_threadpool(record_use, api_key.id, now)
     return Actor(
         role=Role(api_key.role),
         api_key_id=api_key.id,
@@ -136,6 +171,13 @@ def get_actor(
         request_id=request_id,
         name=api_key.name,
     )
+
+
+def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | None:
+    found = keys.authenticate(session, presented=presented, secret=secret)
+    if found is None:
+        return None
+    return CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
 
 
 def require(roles: frozenset[Role], *, read: bool = False):
@@ -160,21 +202,24 @@ AssurerDep = Annotated[Actor, Depends(require(ASSURANCE_ROLES))]
 AdminDep = Annotated[Actor, Depends(require(ADMIN_ROLES))]
 
 
+OrganisationIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+ReportIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+RecommendationIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
 # Lookups check the caller first, so an unauthenticated request learns nothing from a 404.
 def valid_organisation(
-    _: ReaderDep, session: SessionDep, organisation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    _: ReaderDep, session: SessionDep, organisation_id: OrganisationIdPath
 ) -> Organisation:
     return organisations.get_organisation(session, organisation_id)
 
 
-def valid_report(
-    _: ReaderDep, session: SessionDep, report_id: Annotated[int, Path(ge=1, le=MAX_ID)]
-) -> Report:
+def valid_report(_: ReaderDep, session: SessionDep, report_id: ReportIdPath) -> Report:
     return reports.get_report(session, report_id)
 
 
 def valid_recommendation(
-    _: ReaderDep, session: SessionDep, recommendation_id: Annotated[int, Path(ge=1, le=MAX_ID)]
+    _: ReaderDep, session: SessionDep, recommendation_id: RecommendationIdPath
 ) -> Recommendation:
     return recommendations.get_recommendation(session, recommendation_id)
 

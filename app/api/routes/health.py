@@ -11,7 +11,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers (no dependencies checked)")
-def healthz() -> dict:
+async def healthz() -> dict:
     return {"status": "ok"}
 
 

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, cached_answer, resource_etag
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
@@ -132,14 +132,13 @@ def update_organisation(
     summary="What one organisation owns, as of a date",
     responses=conditional_read(401, 404, 422),
 )
-def organisation_summary(
+async def organisation_summary(
     _etag: CollectionETag,
     organisation: OrganisationDep,
     request: Request,
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    return request.app.state.answer_cache.get_or_compute(
-        request.state.cache_key,
-        lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of),
+    return await cached_answer(
+        request, lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of)
     )

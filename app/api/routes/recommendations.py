@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, cached_answer, resource_etag
 from app.api.deps import (
     IDEMPOTENT,
     AdminDep,
@@ -14,7 +14,9 @@ from app.api.deps import (
     ReaderDep,
     RecommendationDep,
     ReportDep,
+    ReportIdPath,
     SessionDep,
+    in_worker_thread,
 )
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
@@ -41,7 +43,7 @@ from app.schemas.progress import (
     ProgressUpdatePublic,
 )
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
-from app.services import assurance, progress, target_dates
+from app.services import assurance, progress, reports, target_dates
 from app.services import recommendations as service
 from app.services.recommendations import RecommendationFilters, SortOrder
 
@@ -89,21 +91,23 @@ Sort = Annotated[
 ]
 
 
-def _page(request, response, session, page, filters, as_of, sort) -> dict:
-    # Dashboards poll the same pages: computed once per state of the database.
-    items, total = request.app.state.answer_cache.get_or_compute(
-        request.state.cache_key,
-        lambda: service.list_recommendations(
+async def _page(request, response, session, page, filters, as_of, sort, report_must_exist=False) -> dict:
+    def compute():
+        # Looked up only when the page is not cached: reports are never deleted.
+        if report_must_exist:
+            reports.get_report(session, filters.report_id)
+        return service.list_recommendations(
             session, filters=filters, as_of=as_of, sort=sort, limit=page.limit, offset=page.offset
-        ),
-    )
+        )
+
+    items, total = await cached_answer(request, compute)
     return paged(request, response, page, items, total)
 
 
 @router.get(
     "/recommendations", response_model=Page[RecommendationPublic], responses=conditional_read(401, 404, 422)
 )
-def list_recommendations(
+async def list_recommendations(
     _etag: CollectionETag,
     _: ReaderDep,
     request: Request,
@@ -116,7 +120,7 @@ def list_recommendations(
     sort: Sort = SortOrder.REF,
 ) -> dict:
     filters = replace(filters, report_id=report_id)
-    return _page(request, response, session, page, filters, as_of, sort)
+    return await _page(request, response, session, page, filters, as_of, sort)
 
 
 @router.get(
@@ -124,19 +128,19 @@ def list_recommendations(
     response_model=Page[RecommendationPublic],
     responses=conditional_read(401, 404, 422),
 )
-def list_report_recommendations(
+async def list_report_recommendations(
     _etag: CollectionETag,
     request: Request,
     response: Response,
-    report: ReportDep,
+    report_id: ReportIdPath,
     session: SessionDep,
     page: PageDep,
     filters: FiltersDep,
     as_of: AsOfDep,
     sort: Sort = SortOrder.REF,
 ) -> dict:
-    filters = replace(filters, report_id=report.id)
-    return _page(request, response, session, page, filters, as_of, sort)
+    filters = replace(filters, report_id=report_id)
+    return await _page(request, response, session, page, filters, as_of, sort, report_must_exist=True)
 
 
 @router.post(
@@ -188,10 +192,10 @@ def create_recommendation(
         },
     ),
 )
-def read_recommendation(
+async def read_recommendation(
     _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
 ):
-    return service.recommendation_view(session, recommendation, as_of=as_of)
+    return await in_worker_thread(session, service.recommendation_view, session, recommendation, as_of=as_of)
 
 
 @router.post(
@@ -201,7 +205,7 @@ def read_recommendation(
     status_code=status.HTTP_201_CREATED,
     responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
-def post_progress_update(
+async def post_progress_update(
     actor: OwnerWriterDep,
     recommendation: RecommendationDep,
     data: ProgressUpdateCreate,
@@ -209,8 +213,15 @@ def post_progress_update(
     clock: ClockDep,
 ):
     """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
-    return progress.record_progress(
-        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
+    return await in_worker_thread(
+        session,
+        progress.record_progress,
+        session,
+        actor=actor,
+        recommendation=recommendation,
+        data=data,
+        today=clock.today(),
+        now=clock.now(),
     )
 
 

@@ -1,9 +1,10 @@
 from fastapi import APIRouter, Request
 
-from app.api.conditional import CollectionETag
-from app.api.deps import AsOfDep, ReaderDep, ReportDep, SessionDep
+from app.api.conditional import CollectionETag, cached_answer
+from app.api.deps import AsOfDep, ReaderDep, ReportIdPath, SessionDep
 from app.api.responses import conditional_read
 from app.schemas.summaries import PortfolioSummary, ReportSummary
+from app.services import reports
 from app.services import summaries as service
 
 router = APIRouter(tags=["summaries"])
@@ -15,10 +16,10 @@ router = APIRouter(tags=["summaries"])
     summary="The whole portfolio as of a date",
     responses=conditional_read(401, 422),
 )
-def portfolio_summary(
+async def portfolio_summary(
     _etag: CollectionETag, _: ReaderDep, request: Request, session: SessionDep, as_of: AsOfDep
 ):
-    return _cached(request, lambda: service.portfolio_summary(session, as_of=as_of))
+    return await cached_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
 
 
 @router.get(
@@ -27,12 +28,13 @@ def portfolio_summary(
     summary="One report as of a date",
     responses=conditional_read(401, 404, 422),
 )
-def report_summary(
-    _etag: CollectionETag, report: ReportDep, request: Request, session: SessionDep, as_of: AsOfDep
+async def report_summary(
+    _etag: CollectionETag, report_id: ReportIdPath, request: Request, session: SessionDep, as_of: AsOfDep
 ):
-    return _cached(request, lambda: service.report_summary(session, report=report, as_of=as_of))
+    # The report is looked up only when the answer is not cached: reports are never deleted,
+    # so one that was summarised in this state of the database still exists.
+    def compute():
+        report = reports.get_report(session, report_id)
+        return service.report_summary(session, report=report, as_of=as_of)
 
-
-def _cached(request: Request, compute):
-    """Dashboards poll: an answer is computed once per state of the database."""
-    return request.app.state.answer_cache.get_or_compute(request.state.cache_key, compute)
+    return await cached_answer(request, compute)
