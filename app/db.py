@@ -4,8 +4,16 @@ SQLite is the embedded default: WAL so readers never wait for the writer,
 foreign keys on, a busy timeout, and ``BEGIN IMMEDIATE`` for transactions that
 will write, so two writers queue on the lock instead of failing with
 "database is locked" when a read transaction tries to upgrade.
+
+Writers of one process also queue on a lock of the process before they ask
+SQLite for its write lock. SQLite's busy handler polls, sleeping up to 100 ms
+between tries, so under concurrent writes most of a writer's wait would be
+sleep while the database stands idle; a lock hands over the moment the last
+writer commits. The busy timeout still arbitrates between processes.
 """
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -45,10 +53,53 @@ def create_db_engine(settings: Settings, *, pooled: bool = True) -> Engine:
     )
 
 
+def _writer_queue(timeout: float) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class whose write transactions take turns on one process-wide lock.
+
+    The lock is taken before ``BEGIN IMMEDIATE`` and given back once the transaction has
+    committed or rolled back (or the connection closed), never before.
+    """
+    lock = threading.Lock()
+
+    class WriterQueueConnection(sqlite3.Connection):
+        holds_write_turn = False
+
+        def wait_for_write_turn(self) -> None:
+            """Past the timeout, go on without a turn: SQLite's own busy timeout then decides."""
+            if not self.holds_write_turn:
+                self.holds_write_turn = lock.acquire(timeout=timeout)
+
+        def end_write_turn(self) -> None:
+            if self.holds_write_turn:
+                self.holds_write_turn = False
+                lock.release()
+
+        def commit(self) -> None:
+            try:
+                super().commit()
+            finally:
+                self.end_write_turn()
+
+        def rollback(self) -> None:
+            try:
+                super().rollback()
+            finally:
+                self.end_write_turn()
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.end_write_turn()
+
+    return WriterQueueConnection
+
+
 def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    timeout = busy_timeout_ms / 1000
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        connect_args={"check_same_thread": False, "timeout": timeout, "factory": _writer_queue(timeout)},
     )
 
     @event.listens_for(engine, "connect")
@@ -64,9 +115,16 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        writes = connection.get_execution_options().get(WRITE_OPTION, False)
-        mode = "BEGIN IMMEDIATE" if writes else "BEGIN"
-        connection.exec_driver_sql(mode)
+        if not connection.get_execution_options().get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+            return
+        dbapi_connection = connection.connection.dbapi_connection
+        dbapi_connection.wait_for_write_turn()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except Exception:
+            dbapi_connection.end_write_turn()
+            raise
 
     return engine
 

@@ -174,6 +174,19 @@ class AllowedMethods:
         return sorted({m for params, methods in matches if params == fewest for m in methods})
 
 
+def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+    """503: the database is down, or busy past the timeout (SQLite's lock)."""
+    log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    return problem_response(
+        request,
+        status=503,
+        title="Service unavailable",
+        detail="The database is unavailable; try again shortly.",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
@@ -214,21 +227,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
-        return problem_response(
-            request,
-            status=503,
-            title="Service unavailable",
-            detail="The database is unavailable; try again shortly.",
-            code="database_unavailable",
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            return await _database_unavailable(request, exc)  # type: ignore[arg-type]
+            return database_unavailable(request, exc)
         return problem_response(
             request,
             status=500,

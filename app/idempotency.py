@@ -8,18 +8,21 @@ caller's credentials.
 """
 
 import hashlib
+import logging
 import re
 
 from anyio import to_thread
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import database_unavailable, problem_response
 from app.services.idempotency import IdempotencyStore, Outcome
 
 HEADER = b"idempotency-key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _REPLAYED_HEADERS = ("content-type", "location", "etag")
+log = logging.getLogger("rectrack.idempotency")
 
 
 def _request_hash(scope: Scope, body: bytes) -> str:
@@ -58,11 +61,15 @@ class IdempotencyMiddleware:
         body = await request.body()  # the size limit outside this middleware applies
         store: IdempotencyStore = scope["app"].state.idempotency_store
         now = scope["app"].state.clock.now()
-        claim = await to_thread.run_sync(
-            lambda: store.claim(
-                scope=_caller_scope(scope), key=key_text, request_hash=_request_hash(scope, body), now=now
+        try:
+            claim = await to_thread.run_sync(
+                lambda: store.claim(
+                    scope=_caller_scope(scope), key=key_text, request_hash=_request_hash(scope, body), now=now
+                )
             )
-        )
+        except OperationalError as exc:  # outside the app's handlers: answer as they would
+            await database_unavailable(request, exc)(scope, receive, send)
+            return
         if claim.outcome is not Outcome.NEW:
             await self._refuse_or_replay(request, claim, scope, receive, send)
             return
@@ -125,15 +132,20 @@ class IdempotencyMiddleware:
             status = started.get("status", 500)
             # A failure, or credentials refused (nothing was written, and the key was not
             # really the caller's to use): the key stays free for the real request.
-            if status >= 500 or status == 401:
-                await to_thread.run_sync(store.abandon, record_id)
-            else:
-                headers = {
-                    k.decode("latin-1"): v.decode("latin-1")
-                    for k, v in started.get("headers", [])
-                    if k.decode("latin-1").lower() in _REPLAYED_HEADERS
-                }
-                text = b"".join(chunks).decode("utf-8", errors="replace")
-                await to_thread.run_sync(
-                    lambda: store.complete(record_id, status=status, headers=headers, body=text)
-                )
+            headers = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in started.get("headers", [])
+                if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+            }
+            text = b"".join(chunks).decode("utf-8", errors="replace")
+            try:
+                if status >= 500 or status == 401:
+                    await to_thread.run_sync(store.abandon, record_id)
+                else:
+                    await to_thread.run_sync(
+                        lambda: store.complete(record_id, status=status, headers=headers, body=text)
+                    )
+            except OperationalError:
+                # The client has its answer; a retry with this key is told to wait (409) until
+                # the record expires, rather than running the request twice.
+                log.warning("answer to idempotent request %s not kept: database unavailable", record_id)

@@ -174,10 +174,15 @@ async def get_actor(
 
 
 def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | None:
-    found = keys.authenticate(session, presented=presented, secret=secret)
-    if found is None:
-        return None
-    return CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
+    """The key, looked up in a transaction of its own: a write request must not hold the write
+    lock (SQLite's, taken at BEGIN IMMEDIATE) while it records the key's use or before it writes."""
+    try:
+        found = keys.authenticate(session, presented=presented, secret=secret)
+        if found is None:
+            return None
+        return CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
+    finally:
+        session.rollback()
 
 
 def require(roles: frozenset[Role], *, read: bool = False):

@@ -137,6 +137,8 @@ def _storm(server, ref: str, owners: tuple[str, ...], status_for: StatusFor) -> 
         f"--- server log (last lines) ---\n{_tail(server.log())}"
     )
     assert not any("database is locked" in body for _, _, body in results)
+    # Nor did anything behind the answers give up waiting for the database.
+    assert "database busy" not in server.log() and "database unavailable" not in server.log()
     created = statuses[201]
     assert created == THREADS * REQUESTS_PER_THREAD
     assert {owner for _, owner, _ in results} == set(owners)
