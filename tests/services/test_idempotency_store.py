@@ -1,0 +1,46 @@
+"""Idempotency records are kept for RETENTION, then purged in passing by a later claim."""
+
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from app.models import IdempotencyRecord
+from app.services.idempotency import PURGE_EVERY, RETENTION, IdempotencyStore, Outcome
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(session):
+    @contextmanager
+    def same_session():
+        yield session
+
+    return IdempotencyStore(same_session)
+
+
+def _keys(session) -> set[str]:
+    return set(session.exec(select(IdempotencyRecord.key)).all())
+
+
+def test_a_claim_purges_records_past_retention_at_most_once_a_minute(store, session):
+    def claim(key: str, at: timedelta) -> None:
+        assert store.claim(scope="s", key=key, request_hash="h", now=T0 + at).outcome is Outcome.NEW
+
+    claim("a", timedelta(0))
+    claim("b", timedelta(seconds=10))
+    claim("c", RETENTION + timedelta(seconds=1))  # "a" has expired: purged
+    assert _keys(session) == {"b", "c"}
+    claim("d", RETENTION + timedelta(seconds=30))  # "b" has expired too, but within the minute
+    assert _keys(session) == {"b", "c", "d"}
+    claim("e", RETENTION + PURGE_EVERY + timedelta(seconds=1))
+    assert _keys(session) == {"c", "d", "e"}
+
+
+def test_a_record_within_retention_is_replayed_not_purged(store, session):
+    claim = store.claim(scope="s", key="k", request_hash="h", now=T0)
+    store.complete(claim.record_id, status=201, headers={}, body="{}")
+    replay = store.claim(scope="s", key="k", request_hash="h", now=T0 + RETENTION - timedelta(seconds=1))
+    assert replay.outcome is Outcome.REPLAY and replay.status == 201
