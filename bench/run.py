@@ -1049,13 +1049,26 @@ def _row(*cells: str) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+HISTORY_MARKER = "<!-- Below: written by hand, kept by bench/run.py when it rewrites the part above. -->"
+
+
+def kept_history(path: Path) -> str:
+    """The hand-written part of an existing report (the before and after of each change), if any."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    at = text.find(HISTORY_MARKER)
+    return text[at:] if at >= 0 else ""
+
+
 def render_markdown(results: dict) -> str:
     m, c, load = results["machine"], results["commit"], results["load"]
     lines = [
         "# Benchmarks",
         "",
         "Written by `bench/run.py` (`make bench`); do not edit by hand: run it again. Raw figures: "
-        "`bench/results/*.json` (not committed).",
+        "`bench/results/*.json` (not committed). The before and after of each optimisation are "
+        "at the end, below the tables.",
         "",
         f"- **Command:** `{results.get('command', 'bench/run.py')}`",
         f"- **Date:** {results['date']}",
@@ -1488,7 +1501,8 @@ def main(argv: list[str] | None = None) -> int:
         raw_path.write_text(json.dumps(results, indent=2))
         (args.results_dir / "latest.json").write_text(json.dumps(results, indent=2))
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(render_markdown(results))
+        kept = kept_history(args.output)
+        args.output.write_text(render_markdown(results) + (f"\n{kept}" if kept else ""))
         log(f"wrote {args.output} and {raw_path}")
     return 1 if failed else 0
 

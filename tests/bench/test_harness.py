@@ -102,3 +102,14 @@ def test_writes_are_counted_and_none_is_lost(bench_run):
         assert writes["lost"] == 0, (key, writes)
         # rows answered after wrk stopped listening: at most one per connection
         assert writes["unacknowledged"] <= 4, (key, writes)
+
+
+def test_a_rewritten_report_keeps_its_hand_written_history(tmp_path):
+    harness = _harness()
+    report = tmp_path / "benchmarks.md"
+    assert harness.kept_history(report) == ""
+    history = f"{harness.HISTORY_MARKER}\n\n## Before and after\n\n| change | before | after |\n"
+    report.write_text("# Benchmarks\n\n| old generated table |\n\n" + history)
+    assert harness.kept_history(report) == history
+    report.write_text("# Benchmarks\n\nno marker: nothing to keep\n")
+    assert harness.kept_history(report) == ""
