@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from app.api.conditional import get_change_counter
 from app.api.deps import get_clock, get_engine, get_key_usage_recorder, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
@@ -27,7 +28,7 @@ from app.domain.access import SYSTEM
 from app.main import create_app
 from app.migrations import upgrade
 from app.models import Role
-from app.services import keys
+from app.services import audit, keys
 from app.services.idempotency import IdempotencyStore
 
 # The date the tests live on unless they say otherwise: a Monday after the
@@ -142,6 +143,10 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     # Keys are used inside the test's transaction, so their use is recorded there too.
     application.dependency_overrides[get_key_usage_recorder] = lambda: (
         lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
+    )
+    # The counter too is read inside the test's transaction, with the driver's cursor as in production.
+    application.dependency_overrides[get_change_counter] = lambda: (
+        lambda: audit.read_change_counter(session.connection().connection.dbapi_connection)
     )
     return application
 

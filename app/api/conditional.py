@@ -17,12 +17,10 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import func
-from sqlmodel import select
 
-from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep, SessionDep
+from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
 from app.errors import PreconditionFailed, PreconditionRequired
-from app.models import AuditEvent
+from app.services import audit
 
 CACHE_CONTROL = "private, no-cache"
 T = TypeVar("T")
@@ -64,27 +62,35 @@ def _answer(header: str | None, response: Response, etag: str) -> None:
     response.headers["Cache-Control"] = CACHE_CONTROL
 
 
-def change_counter(session) -> int:
-    """The newest audit event id; the read's transaction ends here, in the caller's thread,
-    so that a request answered without another query (a 304, a cached answer) holds no
-    connection afterwards."""
-    try:
-        return session.exec(select(func.max(AuditEvent.id))).one() or 0
-    finally:
-        session.rollback()
+ChangeCounter = Callable[[], int]
+
+
+async def get_change_counter(request: Request) -> ChangeCounter:
+    """Reads the change counter on a pooled connection of its own (not the request's session,
+    which then never connects for a 304 or a cached answer)."""
+    engine = request.app.state.engine
+
+    def read() -> int:
+        connection = engine.raw_connection()
+        try:
+            return audit.read_change_counter(connection)
+        finally:
+            connection.close()  # back to the pool, which ends the driver's transaction if any
+
+    return read
 
 
 async def collection_etag(
     _: ReaderDep,
     request: Request,
     response: Response,
-    session: SessionDep,
+    read_counter: Annotated[ChangeCounter, Depends(get_change_counter)],
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ) -> None:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{request.url.path}?{query}|{as_of.day}".encode()).hexdigest()[:16]
-    counter = await run_in_threadpool(change_counter, session)
+    counter = await run_in_threadpool(read_counter)
     # What the database looked like for this request: the key of any cached answer.
     request.state.cache_key = (counter, digest)
     _answer(if_none_match, response, f'W/"{counter}-{digest}"')

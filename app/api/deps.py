@@ -1,9 +1,14 @@
-"""Dependencies the routes share: session, clock, settings and get-or-404 lookups."""
+"""Dependencies the routes share: session, clock, settings and get-or-404 lookups.
+
+FastAPI resolves every dependency of every request, so the ones on the path of every
+request read the application's state (settings, engine, key cache) directly rather than
+through further dependencies; the clock stays a dependency, the one thing that reads it.
+"""
 
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -39,15 +44,14 @@ async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-async def get_session(
-    request: Request, engine: Annotated[Engine, Depends(get_engine)]
-) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session, one connection and one transaction per request.
 
     The session connects on its first query, in the worker thread that makes it: a request
     answered from memory (a 304, a cached summary) never takes a connection, and none of
     this runs database calls on the event loop.
     """
+    engine: Engine = request.app.state.engine
     if request.method not in SAFE_METHODS:
         engine = engine.execution_options(**{WRITE_OPTION: True})
     session = Session(bind=engine, expire_on_commit=False)
@@ -92,24 +96,21 @@ async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-async def get_today(clock: Annotated[Clock, Depends(get_clock)]) -> date:
-    return clock.today()
-
-
 SessionDep = Annotated[Session, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
-TodayDep = Annotated[date, Depends(get_today)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_as_of(
-    today: TodayDep,
-    settings: SettingsDep,
+    request: Request,
+    clock: ClockDep,
     as_of: Annotated[
         Day | None,
         Query(description="The date to answer for; today (Europe/London) when left out."),
     ] = None,
 ) -> AsOf:
+    today = clock.today()
+    settings: Settings = request.app.state.settings
     return AsOf(day=as_of or today, today=today, due_soon_working_days=settings.due_soon_working_days)
 
 
@@ -126,8 +127,10 @@ bearer = HTTPBearer(
 KeyUsageRecorder = Callable[[int, datetime], None]
 
 
-async def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)]) -> KeyUsageRecorder:
+async def get_key_usage_recorder(request: Request) -> KeyUsageRecorder:
     """Records a key's last use on a connection of its own, outside the request's transaction."""
+
+    engine: Engine = request.app.state.engine
 
     def record(api_key_id: int, now: datetime) -> None:
         try:
@@ -142,7 +145,6 @@ async def get_key_usage_recorder(engine: Annotated[Engine, Depends(get_engine)])
 async def get_actor(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     clock: ClockDep,
     record_use: Annotated[KeyUsageRecorder, Depends(get_key_usage_recorder)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -152,6 +154,7 @@ async def get_actor(
     if credentials is None:
         return replace(ANONYMOUS, request_id=request_id)
     cache: KeyCache = request.app.state.key_cache
+    settings: Settings = request.app.state.settings
     key_hash = keys.hash_key(credentials.credentials, settings.key_secret)
     api_key = cache.get(key_hash)
     if api_key is None:
@@ -188,9 +191,9 @@ def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | 
 def require(roles: frozenset[Role], *, read: bool = False):
     """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed)."""
 
-    async def dependency(actor: Annotated[Actor, Depends(get_actor)], settings: SettingsDep) -> Actor:
+    async def dependency(actor: Annotated[Actor, Depends(get_actor)], request: Request) -> Actor:
         if actor.is_anonymous:
-            if read and settings.anonymous_reads:
+            if read and request.app.state.settings.anonymous_reads:
                 return actor
             raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
         if actor.role not in roles:

@@ -113,3 +113,19 @@ def list_events(
     if until is not None:
         query = query.where(AuditEvent.occurred_at < until)
     return fetch_page(session, query, order_by=[AuditEvent.id.desc()], limit=limit, offset=offset)
+
+
+def read_change_counter(dbapi_connection: Any) -> int:
+    """The change counter: the newest audit event id, which every write moves on.
+
+    Read with the driver's own cursor, one statement and no transaction around it: it is
+    asked by every poll of a list or summary, and SQLAlchemy's statement machinery and a
+    BEGIN/ROLLBACK pair would cost several times the query.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT max(id) FROM audit_event")
+        (newest,) = cursor.fetchone()
+    finally:
+        cursor.close()
+    return newest or 0

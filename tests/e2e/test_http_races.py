@@ -151,3 +151,29 @@ def test_the_change_feed_under_concurrent_writers(live_server):
     assert len(seen) == writers * per_writer, "every change seen"
     assert len(set(seen)) == len(seen), "no change seen twice"
     assert seen == sorted(seen)
+
+
+def test_a_poll_sees_every_write_at_once(live_server):
+    """A dashboard's conditional poll: 304 while nothing changes; the first poll after a
+    write gets 200 with the new figures (the counter is read on every poll, and the cached
+    answer is keyed by it), also while other pollers keep the cache warm."""
+    summary = live_server.url(f"{API}/summary")
+    first = _get(live_server, f"{API}/summary")
+    etag, open_before = first.headers["etag"], first.json()
+
+    def poll(_):
+        with httpx.Client(timeout=10) as client:
+            return client.get(summary, headers={**live_server.headers, "If-None-Match": etag}).status_code
+
+    assert set(_together(8, poll)) == {304}
+    rid = _recommendation_id(live_server, "3.1")  # CHFT's, not started: the counts move
+    posted = httpx.post(
+        live_server.url(f"{API}/recommendations/{rid}/progress-updates"),
+        json={"author": "poller", "narrative": "n", "status": "in_progress", "organisation_code": "CHFT"},
+        headers=live_server.headers,
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+    after = httpx.get(summary, headers={**live_server.headers, "If-None-Match": etag}, timeout=10)
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    assert after.json() != open_before
