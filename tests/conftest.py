@@ -144,9 +144,9 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     application.dependency_overrides[get_key_usage_recorder] = lambda: (
         lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
     )
-    # The counter too is read inside the test's transaction, with the driver's cursor as in production.
+    # The counter too is read inside the test's transaction.
     application.dependency_overrides[get_change_counter] = lambda: (
-        lambda: audit.read_change_counter(session.connection().connection.dbapi_connection)
+        lambda: audit.read_change_counter(session.connection())
     )
     return application
 

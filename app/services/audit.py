@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlmodel import Session, SQLModel, select
 
 from app.domain.access import Actor
@@ -115,17 +115,6 @@ def list_events(
     return fetch_page(session, query, order_by=[AuditEvent.id.desc()], limit=limit, offset=offset)
 
 
-def read_change_counter(dbapi_connection: Any) -> int:
-    """The change counter: the newest audit event id, which every write moves on.
-
-    Read with the driver's own cursor, one statement and no transaction around it: it is
-    asked by every poll of a list or summary, and SQLAlchemy's statement machinery and a
-    BEGIN/ROLLBACK pair would cost several times the query.
-    """
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SELECT max(id) FROM audit_event")
-        (newest,) = cursor.fetchone()
-    finally:
-        cursor.close()
-    return newest or 0
+def read_change_counter(connection: Connection) -> int:
+    """The change counter: the newest audit event id, which every write moves on."""
+    return connection.exec_driver_sql("SELECT max(id) FROM audit_event").scalar() or 0

@@ -240,9 +240,7 @@ def test_a_bad_or_revoked_key_is_401(client, anonymous, make_key, problem, seede
 
 
 def test_anonymous_reads_when_the_operator_allows_them(app, anonymous, settings, seeded, problem):
-    from app.api.deps import get_settings
-
-    app.dependency_overrides[get_settings] = lambda: settings.model_copy(update={"anonymous_reads": True})
+    app.state.settings = settings.model_copy(update={"anonymous_reads": True})
     assert anonymous.get(f"{API}/reports").status_code == 200
     assert anonymous.get(f"{API}/summary").status_code == 200
     problem(anonymous.post(f"{API}/organisations", json={"code": "X", "name": "X", "kind": "other"}), 401)
@@ -288,9 +286,15 @@ def test_bad_key_requests(client, seeded, problem, body, fragment):
 
 @pytest.mark.parametrize("role", ["assurer", "editor", "viewer"])
 def test_import_is_admin_only(client, auth, seeded, problem, role):
-    headers = {**auth(role, "MYHT" if role == "editor" else None), "Content-Type": "text/plain; charset=utf-8"}
+    headers = {
+        **auth(role, "MYHT" if role == "editor" else None),
+        "Content-Type": "text/plain; charset=utf-8",
+    }
     for dry_run in ("true", "false"):
         response = client.post(
-            f"{API}/reports/import", params={"dry_run": dry_run}, content=b"Recommendations\n", headers=headers
+            f"{API}/reports/import",
+            params={"dry_run": dry_run},
+            content=b"Recommendations\n",
+            headers=headers,
         )
         problem(response, 403)
