@@ -5,7 +5,7 @@ A recommendation's status is its least advanced owner's, until an assurer
 marks it ``verified`` or ``closed_not_implemented`` (both terminal).
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 
 
@@ -45,6 +45,8 @@ def roll_up(owner_statuses: Iterable[OwnerStatus | str]) -> Status:
     return Status(OWNER_STATUS_ORDER[min(ranks)].value)
 
 
-def evidence_required(new_status: OwnerStatus | str, owner_evidence_count: int) -> bool:
-    """True when moving to ``new_status`` needs evidence the owner has not given."""
-    return OwnerStatus(new_status) is OwnerStatus.IMPLEMENTED and owner_evidence_count < 1
+def evidence_required(new_status: OwnerStatus | str, owner_evidence_count: Callable[[], int]) -> bool:
+    """True when moving to ``new_status`` needs evidence the owner has not given.
+
+    The evidence is counted only for a status that needs it."""
+    return OwnerStatus(new_status) is OwnerStatus.IMPLEMENTED and owner_evidence_count() < 1

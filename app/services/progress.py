@@ -38,13 +38,22 @@ def _owners(session: Session, recommendation_id: int) -> list[tuple[Recommendati
 
 
 def acting_owner(
-    session: Session, *, actor: Actor, recommendation: Recommendation, code: str | None
+    session: Session,
+    *,
+    actor: Actor,
+    recommendation: Recommendation,
+    code: str | None,
+    owners: list[tuple[RecommendationOwner, Organisation]] | None = None,
 ) -> tuple[RecommendationOwner, Organisation]:
     """The owner a write is for: an editor's own organisation, or the one an admin or assurer names."""
-    owners = _owners(session, recommendation.id)
+    if owners is None:
+        owners = _owners(session, recommendation.id)
     named = None
     if code is not None:
-        organisation = find_by_code(session, code)
+        # Usually one of the owners: only another code needs looking up (to tell "no such
+        # organisation" from "not an owner").
+        organisation = next((o for _, o in owners if o.code.lower() == code.lower()), None)
+        organisation = organisation or find_by_code(session, code)
         if organisation is None:
             raise InvalidInput(f"No organisation has the code {code!r}.")
         named = organisation.id
@@ -119,10 +128,11 @@ def record_progress(
             "it must be reopened before progress can be reported.",
             code="recommendation_closed",
         )
+    owners = _owners(session, recommendation.id)
     owner, organisation = acting_owner(
-        session, actor=actor, recommendation=recommendation, code=data.organisation_code
+        session, actor=actor, recommendation=recommendation, code=data.organisation_code, owners=owners
     )
-    if evidence_required(data.status, _evidence_count(session, recommendation.id, organisation.id)):
+    if evidence_required(data.status, lambda: _evidence_count(session, recommendation.id, organisation.id)):
         raise RuleViolation(
             f"{organisation.code} has no evidence link on recommendation {recommendation.ref}; "
             "add one before reporting it implemented.",
@@ -139,13 +149,16 @@ def record_progress(
     )
     session.add(update)
     session.flush()
-    owner.status = _latest_status(session, recommendation.id, organisation.id)
+    if owner.last_reported_on is None or reported_on >= owner.last_reported_on:
+        owner.status = data.status  # the newest update: latest by date, then by entry
+    else:  # a backdated update: an earlier one may still be the latest
+        owner.status = _latest_status(session, recommendation.id, organisation.id)
     owner.last_reported_on = max(owner.last_reported_on or reported_on, reported_on)
     owner.updated_at = now
     session.add(owner)
     session.flush()
     before = recommendation.status
-    recommendation.status = roll_up(o.status for o, _ in _owners(session, recommendation.id))
+    recommendation.status = roll_up(o.status for o, _ in owners)  # owner's row is among them
     recommendation.last_event_on = max(recommendation.last_event_on or reported_on, reported_on)
     recommendation.updated_at = now
     versions.bump(recommendation)

@@ -36,7 +36,14 @@ def test_the_least_advanced_owner_wins(owners, expected):
     ],
 )
 def test_implemented_needs_the_owners_own_evidence(new_status, evidence, required):
-    assert evidence_required(new_status, evidence) is required
+    counted = []
+
+    def count() -> int:
+        counted.append(evidence)
+        return evidence
+
+    assert evidence_required(new_status, count) is required
+    assert bool(counted) == (OwnerStatus(new_status) is OwnerStatus.IMPLEMENTED)  # counted only then
 
 
 def test_an_unknown_status_is_refused():
