@@ -28,6 +28,7 @@ _request_numbers = itertools.count(1)
 def new_request_id() -> str:
     return f"{_PROCESS_ID}{next(_request_numbers):016x}"
 
+
 REQUESTS = Counter(
     "rectrack_http_requests_total",
     "HTTP requests answered, by method, route template and status code.",
