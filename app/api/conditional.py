@@ -13,10 +13,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import TypeAdapter
 
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
 from app.db import SINGLE_READ_OPTION
@@ -24,7 +25,6 @@ from app.errors import PreconditionFailed, PreconditionRequired
 from app.services import audit
 
 CACHE_CONTROL = "private, no-cache"
-T = TypeVar("T")
 
 
 class NotModified(Exception):
@@ -95,15 +95,39 @@ async def collection_etag(
     _answer(if_none_match, response, f'W/"{counter}-{digest}"')
 
 
-async def cached_answer(request: Request, compute: Callable[[], T]) -> T:
-    """Dashboards poll the same lists and summaries: each answer is computed once per state
-    of the database (in a worker thread: it queries) and then served from memory, keyed by
-    the change counter that collection_etag read for this request."""
+@dataclass(frozen=True)
+class CachedAnswer:
+    """An answer as sent: its JSON, and for a page, the total its Link header needs."""
+
+    body: bytes
+    total: int | None = None
+
+    def response(self, headers_from: Response) -> Response:
+        """The answer with the headers set on the route's ``response`` (ETag, Link...)."""
+        return Response(content=self.body, media_type="application/json", headers=dict(headers_from.headers))
+
+
+_adapters: dict[object, TypeAdapter] = {}
+
+
+def _as_json(request: Request, content: object) -> CachedAnswer:
+    """Validated against the route's response model and serialised, as FastAPI would."""
+    model = request.scope["route"].response_model
+    adapter = _adapters.get(model) or _adapters.setdefault(model, TypeAdapter(model))
+    body = adapter.dump_json(adapter.validate_python(content, from_attributes=True), by_alias=True)
+    total = content.get("total") if isinstance(content, dict) else None
+    return CachedAnswer(body, total)
+
+
+async def cached_answer(request: Request, compute: Callable[[], object]) -> CachedAnswer:
+    """Dashboards poll the same lists and summaries: each answer is computed and serialised
+    once per state of the database (in a worker thread: it queries), then sent from memory,
+    keyed by the change counter that collection_etag read for this request."""
     cache = request.app.state.answer_cache
     key = request.state.cache_key
     found = cache.get(key)
     if found is None:
-        found = await run_in_threadpool(cache.get_or_compute, key, compute)
+        found = await run_in_threadpool(cache.get_or_compute, key, lambda: _as_json(request, compute()))
     return found
 
 

@@ -38,7 +38,11 @@ def link_header(request: Request, page: PageParams, total: int) -> str:
     return ", ".join(links)
 
 
+def page_body(page: PageParams, items: list, total: int) -> dict:
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
 def paged(request: Request, response: Response, page: PageParams, items: list, total: int) -> dict:
     """The list body, with the Link header set on ``response``."""
     response.headers["Link"] = link_header(request, page, total)
-    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+    return page_body(page, items, total)

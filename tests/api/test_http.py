@@ -129,3 +129,23 @@ def test_the_change_feed_follows_cursors(client, kirklees):
         ("progress_update", "create"),
     ]
     assert [c["cursor"] for c in seen] == sorted(c["cursor"] for c in seen)
+
+
+@pytest.mark.parametrize(
+    "kind", ["list", "filtered list", "report summary", "portfolio summary", "organisation summary"]
+)
+def test_a_cached_answer_is_the_computed_one_with_its_headers(client, kirklees, kind):
+    """Answers are kept serialised: the second is sent from memory, byte for byte the first,
+    with the same ETag, Cache-Control and (for a page) Link; a change makes a new one."""
+    url = _first(kirklees)[kind]
+    computed, cached = client.get(url), client.get(url)
+    assert computed.status_code == cached.status_code == 200
+    assert cached.content == computed.content
+    assert cached.headers["content-type"] == "application/json"
+    for header in ("etag", "cache-control", "link"):
+        assert cached.headers.get(header) == computed.headers.get(header)
+    if "list" in kind:
+        assert "rel=" in cached.headers["link"]
+    assert _change(client, kirklees, kind).status_code in (200, 201)
+    changed = client.get(url)
+    assert changed.headers["etag"] != computed.headers["etag"]

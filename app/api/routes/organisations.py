@@ -136,9 +136,11 @@ async def organisation_summary(
     _etag: CollectionETag,
     organisation: OrganisationDep,
     request: Request,
+    response: Response,
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    return await cached_answer(
+    answer = await cached_answer(
         request, lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of)
     )
+    return answer.response(response)

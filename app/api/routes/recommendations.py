@@ -18,7 +18,7 @@ from app.api.deps import (
     SessionDep,
     in_worker_thread,
 )
-from app.api.pagination import PageDep, paged
+from app.api.pagination import PageDep, link_header, page_body, paged
 from app.api.responses import (
     AGAIN,
     CHANGE,
@@ -91,17 +91,19 @@ Sort = Annotated[
 ]
 
 
-async def _page(request, response, session, page, filters, as_of, sort, report_must_exist=False) -> dict:
-    def compute():
+async def _page(request, response, session, page, filters, as_of, sort, report_must_exist=False) -> Response:
+    def compute() -> dict:
         # Looked up only when the page is not cached: reports are never deleted.
         if report_must_exist:
             reports.get_report(session, filters.report_id)
-        return service.list_recommendations(
+        items, total = service.list_recommendations(
             session, filters=filters, as_of=as_of, sort=sort, limit=page.limit, offset=page.offset
         )
+        return page_body(page, items, total)
 
-    items, total = await cached_answer(request, compute)
-    return paged(request, response, page, items, total)
+    answer = await cached_answer(request, compute)
+    response.headers["Link"] = link_header(request, page, answer.total)
+    return answer.response(response)
 
 
 @router.get(
@@ -118,7 +120,7 @@ async def list_recommendations(
     as_of: AsOfDep,
     report_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     sort: Sort = SortOrder.REF,
-) -> dict:
+):
     filters = replace(filters, report_id=report_id)
     return await _page(request, response, session, page, filters, as_of, sort)
 
@@ -138,7 +140,7 @@ async def list_report_recommendations(
     filters: FiltersDep,
     as_of: AsOfDep,
     sort: Sort = SortOrder.REF,
-) -> dict:
+):
     filters = replace(filters, report_id=report_id)
     return await _page(request, response, session, page, filters, as_of, sort, report_must_exist=True)
 

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from app.api.conditional import CollectionETag, cached_answer
 from app.api.deps import AsOfDep, ReaderDep, ReportIdPath, SessionDep
@@ -17,9 +17,15 @@ router = APIRouter(tags=["summaries"])
     responses=conditional_read(401, 422),
 )
 async def portfolio_summary(
-    _etag: CollectionETag, _: ReaderDep, request: Request, session: SessionDep, as_of: AsOfDep
+    _etag: CollectionETag,
+    _: ReaderDep,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    as_of: AsOfDep,
 ):
-    return await cached_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
+    answer = await cached_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
+    return answer.response(response)
 
 
 @router.get(
@@ -29,7 +35,12 @@ async def portfolio_summary(
     responses=conditional_read(401, 404, 422),
 )
 async def report_summary(
-    _etag: CollectionETag, report_id: ReportIdPath, request: Request, session: SessionDep, as_of: AsOfDep
+    _etag: CollectionETag,
+    report_id: ReportIdPath,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    as_of: AsOfDep,
 ):
     # The report is looked up only when the answer is not cached: reports are never deleted,
     # so one that was summarised in this state of the database still exists.
@@ -37,4 +48,4 @@ async def report_summary(
         report = reports.get_report(session, report_id)
         return service.report_summary(session, report=report, as_of=as_of)
 
-    return await cached_answer(request, compute)
+    return (await cached_answer(request, compute)).response(response)
