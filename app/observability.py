@@ -73,8 +73,17 @@ def configure_logging(level: str = "info") -> None:
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched path template, with its router's prefix ("/api/v1/reports/{report_id}")."""
+    # FastAPI keeps the route of an included router as declared there ("/reports/{report_id}");
+    # the template it matched, prefix included, is in its routing context.
+    matched = (scope.get("fastapi") or {}).get("effective_route_context")
     route = scope.get("route")
-    return getattr(route, "path_format", None) or getattr(route, "path", None) or "unmatched"
+    return (
+        getattr(matched, "path_format", None)
+        or getattr(route, "path_format", None)
+        or getattr(route, "path", None)
+        or "unmatched"
+    )
 
 
 class RequestContextMiddleware:

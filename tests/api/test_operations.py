@@ -18,7 +18,7 @@ def test_readyz_reports_the_schema_revision(anonymous):
 def test_metrics_are_labelled_by_route_template(client, kirklees, anonymous):
     client.get(f"/api/v1/reports/{kirklees['report']['id']}")
     text = anonymous.get("/metrics").text
-    assert 'rectrack_http_requests_total{method="GET",route="/reports/{report_id}",status="200"}' in text
+    assert 'rectrack_http_requests_total{method="GET",route="/api/v1/reports/{report_id}",status="200"}' in text
     assert "rectrack_http_request_duration_seconds_bucket" in text
     assert '/api/v1/reports/1"' not in text  # ids never become labels
 
@@ -29,7 +29,7 @@ def test_access_log_is_json_with_the_request_id(client, seeded, caplog):
     record = next(r for r in caplog.records if r.name == "rectrack.access")
     fields = record.fields
     assert fields["request_id"] == "trace-42" and fields["status"] == 200
-    assert fields["route"] == "/reports"
+    assert fields["route"] == "/api/v1/reports"
     from app.observability import JsonFormatter
 
     line = json.loads(JsonFormatter().format(record))
