@@ -130,18 +130,18 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body, capture)
         finally:
             status = started.get("status", 500)
-            # A failure, or credentials refused (nothing was written, and the key was not
-            # really the caller's to use): the key stays free for the real request.
-            headers = {
-                k.decode("latin-1"): v.decode("latin-1")
-                for k, v in started.get("headers", [])
-                if k.decode("latin-1").lower() in _REPLAYED_HEADERS
-            }
-            text = b"".join(chunks).decode("utf-8", errors="replace")
             try:
+                # A failure, or credentials refused (nothing was written, and the key was not
+                # really the caller's to use): the key stays free for the real request.
                 if status >= 500 or status == 401:
                     await to_thread.run_sync(store.abandon, record_id)
                 else:
+                    headers = {
+                        k.decode("latin-1"): v.decode("latin-1")
+                        for k, v in started.get("headers", [])
+                        if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+                    }
+                    text = b"".join(chunks).decode("utf-8", errors="replace")
                     await to_thread.run_sync(
                         lambda: store.complete(record_id, status=status, headers=headers, body=text)
                     )

@@ -210,25 +210,19 @@ AssurerDep = Annotated[Actor, Depends(require(ASSURANCE_ROLES))]
 AdminDep = Annotated[Actor, Depends(require(ADMIN_ROLES))]
 
 
-OrganisationIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-ReportIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-RecommendationIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]  # an id in the path: a positive 32-bit integer
 
 
 # Lookups check the caller first, so an unauthenticated request learns nothing from a 404.
-def valid_organisation(
-    _: ReaderDep, session: SessionDep, organisation_id: OrganisationIdPath
-) -> Organisation:
+def valid_organisation(_: ReaderDep, session: SessionDep, organisation_id: IdPath) -> Organisation:
     return organisations.get_organisation(session, organisation_id)
 
 
-def valid_report(_: ReaderDep, session: SessionDep, report_id: ReportIdPath) -> Report:
+def valid_report(_: ReaderDep, session: SessionDep, report_id: IdPath) -> Report:
     return reports.get_report(session, report_id)
 
 
-def valid_recommendation(
-    _: ReaderDep, session: SessionDep, recommendation_id: RecommendationIdPath
-) -> Recommendation:
+def valid_recommendation(_: ReaderDep, session: SessionDep, recommendation_id: IdPath) -> Recommendation:
     return recommendations.get_recommendation(session, recommendation_id)
 
 

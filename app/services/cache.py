@@ -27,10 +27,9 @@ class CounterCache:
         return None
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]  # type: ignore[return-value]
+        found = self.get(key)
+        if found is not None:
+            return found  # type: ignore[return-value]
         value = compute()
         with self._lock:
             self._entries[key] = value

@@ -18,7 +18,9 @@ def test_readyz_reports_the_schema_revision(anonymous):
 def test_metrics_are_labelled_by_route_template(client, kirklees, anonymous):
     client.get(f"/api/v1/reports/{kirklees['report']['id']}")
     text = anonymous.get("/metrics").text
-    assert 'rectrack_http_requests_total{method="GET",route="/api/v1/reports/{report_id}",status="200"}' in text
+    assert (
+        'rectrack_http_requests_total{method="GET",route="/api/v1/reports/{report_id}",status="200"}' in text
+    )
     assert "rectrack_http_request_duration_seconds_bucket" in text
     assert '/api/v1/reports/1"' not in text  # ids never become labels
 

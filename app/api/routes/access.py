@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag
-from app.api.deps import IDEMPOTENT, MAX_ID, AdminDep, AssurerDep, ClockDep, SessionDep, SettingsDep
+from app.api.deps import IDEMPOTENT, MAX_ID, AdminDep, AssurerDep, ClockDep, IdPath, SessionDep, SettingsDep
 from app.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageDep, paged
 from app.api.responses import NEW_ID, conditional_read, created, link, problems
 from app.schemas.common import NO_NUL, Instant, Page
@@ -13,8 +13,6 @@ from app.schemas.keys import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, AuditEve
 from app.services import audit, keys
 
 router = APIRouter(tags=["access"])
-
-KeyId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -68,7 +66,7 @@ def list_keys(
     summary="Revoke an API key (admin); it stops working at once",
     responses=problems(401, 403, 404, 409, 413, 422),
 )
-def revoke_key(actor: AdminDep, key_id: KeyId, request: Request, session: SessionDep, clock: ClockDep):
+def revoke_key(actor: AdminDep, key_id: IdPath, request: Request, session: SessionDep, clock: ClockDep):
     revoked = keys.revoke_key(session, actor=actor, api_key=keys.get_key(session, key_id), now=clock.now())
     request.app.state.key_cache.forget(revoked.id)
     return revoked

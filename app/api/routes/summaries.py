@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, Response
 
 from app.api.conditional import CollectionETag, cached_answer
-from app.api.deps import AsOfDep, ReaderDep, ReportIdPath, SessionDep
+from app.api.deps import AsOfDep, IdPath, ReaderDep, SessionDep
 from app.api.responses import conditional_read
 from app.schemas.summaries import PortfolioSummary, ReportSummary
 from app.services import reports
@@ -36,7 +36,7 @@ async def portfolio_summary(
 )
 async def report_summary(
     _etag: CollectionETag,
-    report_id: ReportIdPath,
+    report_id: IdPath,
     request: Request,
     response: Response,
     session: SessionDep,
