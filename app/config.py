@@ -15,7 +15,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_DATABASE_URL
-    # Only used by PostgreSQL; SQLite gets one connection per thread.
+    # Connections kept open, and opened beyond those under load (closed again after use).
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=60000)

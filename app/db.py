@@ -43,7 +43,7 @@ def create_db_engine(settings: Settings, *, pooled: bool = True) -> Engine:
     """The engine for ``settings``; ``pooled=False`` for one-shot commands."""
     url = normalise_database_url(settings.database_url)
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url, settings.sqlite_busy_timeout_ms)
+        return _create_sqlite_engine(url, settings)
     if not pooled:
         engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
     else:
@@ -111,10 +111,13 @@ def _writer_queue(timeout: float) -> type[sqlite3.Connection]:
     return WriterQueueConnection
 
 
-def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
+    busy_timeout_ms = settings.sqlite_busy_timeout_ms
     timeout = busy_timeout_ms / 1000
     engine = create_engine(
         url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         connect_args={"check_same_thread": False, "timeout": timeout, "factory": _writer_queue(timeout)},
     )
 
