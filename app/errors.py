@@ -187,18 +187,22 @@ def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
     )
 
 
+def app_error_response(request: Request, exc: AppError) -> JSONResponse:
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        code=exc.code,
+        headers=exc.headers,
+        **exc.extensions,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem_response(
-            request,
-            status=exc.status,
-            title=exc.title,
-            detail=exc.detail,
-            code=exc.code,
-            headers=exc.headers,
-            **exc.extensions,
-        )
+        return app_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,13 +18,14 @@ from app.api.routes import (
     reports,
     summaries,
 )
+from app.api.shared_answers import AnswerStore, SharedAnswerMiddleware
+from app.change_counter import create_change_counter
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db import create_db_engine, session_scope
 from app.errors import AllowedMethods, install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
-from app.services.cache import CounterCache
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
 
@@ -43,6 +44,7 @@ Every error is an RFC 9457 `application/problem+json` document.
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
+    await app.state.change_counter.close()
     app.state.engine.dispose()
 
 
@@ -72,15 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     app.state.clock = Clock(timezone=settings.timezone)
-    app.state.answer_cache = CounterCache()
+    app.state.change_counter = create_change_counter(app.state.engine)
+    app.state.answer_store = AnswerStore()
     app.state.key_cache = KeyCache()
     app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_handler)
-    app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware)
-    _document_problems_as_problem_json(app)
     routers = [
         (health.router, ""),
         (imports.router, API_PREFIX),  # first: /reports/import is not a {report_id}
@@ -89,14 +88,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for module in (organisations, reports, recommendations, summaries, access, exports)
         ),
     ]
-    for router, prefix in routers:
-        app.include_router(router, prefix=prefix)
-    app.state.allowed_methods = AllowedMethods(
-        (prefix + route.path, route.methods)
+    routes = [
+        (prefix + route.path, route)
         for router, prefix in routers
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
+    ]
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SharedAnswerMiddleware,
+        templates=[path for path, route in routes if getattr(route.endpoint, "shared_answer", False)],
     )
+    app.add_middleware(RequestContextMiddleware)
+    _document_problems_as_problem_json(app)
+    for router, prefix in routers:
+        app.include_router(router, prefix=prefix)
+    app.state.allowed_methods = AllowedMethods((path, route.methods) for path, route in routes)
     return app
 
 

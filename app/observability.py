@@ -72,6 +72,9 @@ def configure_logging(level: str = "info") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+ROUTE_TEMPLATE = "rectrack.route_template"  # scope key for a template matched by our own middleware
+
+
 def _route_template(scope: Scope) -> str:
     """The matched path template, with its router's prefix ("/api/v1/reports/{report_id}")."""
     # FastAPI keeps the route of an included router as declared there ("/reports/{report_id}");
@@ -79,7 +82,8 @@ def _route_template(scope: Scope) -> str:
     matched = (scope.get("fastapi") or {}).get("effective_route_context")
     route = scope.get("route")
     return (
-        getattr(matched, "path_format", None)
+        scope.get(ROUTE_TEMPLATE)  # answered by SharedAnswerMiddleware, before routing
+        or getattr(matched, "path_format", None)
         or getattr(route, "path_format", None)
         or getattr(route, "path", None)
         or "unmatched"

@@ -19,8 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.api.conditional import get_change_counter
-from app.api.deps import get_clock, get_engine, get_key_usage_recorder, get_session, get_settings
+from app.api.deps import get_engine, get_key_usage_recorder, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
 from app.db import create_db_engine, normalise_database_url
@@ -139,16 +138,24 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     application.dependency_overrides[get_session] = request_session
     application.dependency_overrides[get_engine] = lambda: engine
     application.dependency_overrides[get_settings] = lambda: settings
-    application.dependency_overrides[get_clock] = lambda: clock
     # Keys are used inside the test's transaction, so their use is recorded there too.
     application.dependency_overrides[get_key_usage_recorder] = lambda: (
         lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
     )
     # The counter too is read inside the test's transaction.
-    application.dependency_overrides[get_change_counter] = lambda: (
-        lambda: audit.read_change_counter(session.connection())
-    )
+    application.state.change_counter = SessionChangeCounter(session)
     return application
+
+
+class SessionChangeCounter:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    async def read(self) -> int:
+        return audit.read_change_counter(self._session.connection())
+
+    async def close(self) -> None:
+        pass
 
 
 @pytest.fixture

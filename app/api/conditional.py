@@ -9,7 +9,6 @@ If-Match compares the version part, so a tag fetched on another day still
 proves the client saw the current version.
 """
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,11 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
-from app.db import SINGLE_READ_OPTION
+from app.api.shared_answers import CACHE_CONTROL, AnswerKey, answer_key, holds_tag
 from app.errors import PreconditionFailed, PreconditionRequired
-from app.services import audit
-
-CACHE_CONTROL = "private, no-cache"
 
 
 class NotModified(Exception):
@@ -57,47 +53,30 @@ IfNoneMatch = Annotated[
 
 def _answer(header: str | None, response: Response, etag: str) -> None:
     """Raise NotModified when the client holds ``etag``; else label the response with it."""
-    if header and (header.strip() == "*" or etag.removeprefix("W/") in _tags(header)):
+    if holds_tag(header, etag):
         raise NotModified(etag)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = CACHE_CONTROL
-
-
-ChangeCounter = Callable[[], int]
-
-
-async def get_change_counter(request: Request) -> ChangeCounter:
-    """Reads the change counter on a pooled connection of its own (not the request's session,
-    which then never connects for a 304 or a cached answer), as one statement without a
-    transaction around it: every poll asks, and a BEGIN/ROLLBACK pair cost more than the query."""
-    engine = request.app.state.engine
-
-    def read() -> int:
-        with engine.connect().execution_options(**{SINGLE_READ_OPTION: True}) as connection:
-            return audit.read_change_counter(connection)
-
-    return read
 
 
 async def collection_etag(
     _: ReaderDep,
     request: Request,
     response: Response,
-    read_counter: Annotated[ChangeCounter, Depends(get_change_counter)],
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ) -> None:
-    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    digest = hashlib.sha256(f"{request.url.path}?{query}|{as_of.day}".encode()).hexdigest()[:16]
-    counter = await run_in_threadpool(read_counter)
-    # What the database looked like for this request: the key of any cached answer.
-    request.state.cache_key = (counter, digest)
-    _answer(if_none_match, response, f'W/"{counter}-{digest}"')
+    # SharedAnswerMiddleware has read the counter already when it could settle who asks.
+    key: AnswerKey | None = getattr(request.state, "answer_key", None)
+    if key is None or key.day != as_of.day:
+        counter = await request.app.state.change_counter.read()
+        key = answer_key(counter, request.url.path, request.query_params.multi_items(), as_of.day)
+    _answer(if_none_match, response, key.etag)
 
 
 @dataclass(frozen=True)
-class CachedAnswer:
-    """An answer as sent: its JSON, and for a page, the total its Link header needs."""
+class Answer:
+    """An answer serialised, and for a page, the total its Link header needs."""
 
     body: bytes
     total: int | None = None
@@ -110,25 +89,20 @@ class CachedAnswer:
 _adapters: dict[object, TypeAdapter] = {}
 
 
-def _as_json(request: Request, content: object) -> CachedAnswer:
+def _as_json(request: Request, content: object) -> Answer:
     """Validated against the route's response model and serialised, as FastAPI would."""
     model = request.scope["route"].response_model
     adapter = _adapters.get(model) or _adapters.setdefault(model, TypeAdapter(model))
     body = adapter.dump_json(adapter.validate_python(content, from_attributes=True), by_alias=True)
     total = content.get("total") if isinstance(content, dict) else None
-    return CachedAnswer(body, total)
+    return Answer(body, total)
 
 
-async def cached_answer(request: Request, compute: Callable[[], object]) -> CachedAnswer:
-    """Dashboards poll the same lists and summaries: each answer is computed and serialised
-    once per state of the database (in a worker thread: it queries), then sent from memory,
-    keyed by the change counter that collection_etag read for this request."""
-    cache = request.app.state.answer_cache
-    key = request.state.cache_key
-    found = cache.get(key)
-    if found is None:
-        found = await run_in_threadpool(cache.get_or_compute, key, lambda: _as_json(request, compute()))
-    return found
+async def computed_answer(request: Request, compute: Callable[[], object]) -> Answer:
+    """``compute()`` (it queries) and its serialisation, in one worker thread: a summary's
+    validation would otherwise take a second trip to the thread pool. SharedAnswerMiddleware
+    keeps the result for the next reader."""
+    return await run_in_threadpool(lambda: _as_json(request, compute()))
 
 
 async def organisation_etag(

@@ -49,11 +49,15 @@ class KeyCache:
         with self._lock:
             self._entries = {h: e for h, e in self._entries.items() if e[1].id != key_id}
 
+    def touch_due(self, key: CachedKey, now: datetime) -> bool:
+        """Whether the key's use is due to be recorded (without claiming it)."""
+        last = self._last_touch.get(key.id) or key.last_used_at
+        return last is None or now - last >= LAST_USED_RESOLUTION
+
     def claim_touch(self, key: CachedKey, now: datetime) -> bool:
         """True for the one request in this process that should record the key's use now."""
         with self._lock:
-            last = self._last_touch.get(key.id) or key.last_used_at
-            if last is not None and now - last < LAST_USED_RESOLUTION:
+            if not self.touch_due(key, now):
                 return False
             self._last_touch[key.id] = now
             return True

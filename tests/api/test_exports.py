@@ -9,7 +9,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event
 
-from app.api.deps import get_clock
 from app.clock import FixedClock
 from app.domain.spreadsheet import HEADERS
 from app.services import exports
@@ -311,7 +310,7 @@ def test_batches_page_through_the_report_with_one_activity_query_each(
 def test_evidence_counts_by_the_end_of_the_day_where_the_users_are(client, kirklees, app):
     # 23:30 UTC on 1 July is 00:30 on 2 July in London (BST).
     assert end_of_day(date(2018, 7, 1), "Europe/London") == datetime(2018, 7, 1, 23, 0, tzinfo=UTC)
-    app.dependency_overrides[get_clock] = lambda: FixedClock(at=datetime(2018, 7, 1, 23, 30, tzinfo=UTC))
+    app.state.clock = FixedClock(at=datetime(2018, 7, 1, 23, 30, tzinfo=UTC))
     report_id = kirklees["report"]["id"]
     _evidence(client, kirklees["recommendations"]["2.1"], "Locala")
 

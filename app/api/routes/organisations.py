@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, cached_answer, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, computed_answer, resource_etag
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
@@ -18,6 +18,7 @@ from app.api.responses import (
     same,
     with_etag,
 )
+from app.api.shared_answers import shared_answer
 from app.models import OrganisationKind
 from app.schemas.common import Page
 from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
 @router.get("", response_model=Page[OrganisationPublic], responses=conditional_read(401, 422))
+@shared_answer
 def list_organisations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -132,6 +134,7 @@ def update_organisation(
     summary="What one organisation owns, as of a date",
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 async def organisation_summary(
     _etag: CollectionETag,
     organisation: OrganisationDep,
@@ -140,7 +143,7 @@ async def organisation_summary(
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    answer = await cached_answer(
+    answer = await computed_answer(
         request, lambda: summaries.organisation_summary(session, organisation=organisation, as_of=as_of)
     )
     return answer.response(response)

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, cached_answer, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, computed_answer, resource_etag
 from app.api.deps import (
     IDEMPOTENT,
     AdminDep,
@@ -32,6 +32,7 @@ from app.api.responses import (
     same,
     with_etag,
 )
+from app.api.shared_answers import shared_answer
 from app.domain.deadlines import Rag
 from app.domain.status import Status
 from app.schemas.assurance import DecisionCreate, DecisionPublic, TargetDateChange, TargetDateRevisionPublic
@@ -101,7 +102,7 @@ async def _page(request, response, session, page, filters, as_of, sort, report_m
         )
         return page_body(page, items, total)
 
-    answer = await cached_answer(request, compute)
+    answer = await computed_answer(request, compute)
     response.headers["Link"] = link_header(request, page, answer.total)
     return answer.response(response)
 
@@ -109,6 +110,7 @@ async def _page(request, response, session, page, filters, as_of, sort, report_m
 @router.get(
     "/recommendations", response_model=Page[RecommendationPublic], responses=conditional_read(401, 404, 422)
 )
+@shared_answer
 async def list_recommendations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -130,6 +132,7 @@ async def list_recommendations(
     response_model=Page[RecommendationPublic],
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 async def list_report_recommendations(
     _etag: CollectionETag,
     request: Request,
@@ -232,6 +235,7 @@ async def post_progress_update(
     response_model=Page[ProgressUpdatePublic],
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 def list_progress_updates(
     _etag: CollectionETag,
     request: Request,
@@ -270,6 +274,7 @@ def post_evidence_link(
     response_model=Page[EvidenceLinkPublic],
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 def list_evidence_links(
     _etag: CollectionETag,
     request: Request,
@@ -329,6 +334,7 @@ def change_target_date(
     response_model=Page[TargetDateRevisionPublic],
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 def list_target_date_revisions(
     _etag: CollectionETag,
     request: Request,
@@ -368,6 +374,7 @@ def decide(
     response_model=Page[DecisionPublic],
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 def list_decisions(
     _etag: CollectionETag,
     request: Request,

@@ -18,6 +18,7 @@ from app.api.responses import (
     same,
     with_etag,
 )
+from app.api.shared_answers import shared_answer
 from app.schemas.common import NO_NUL, Page
 from app.schemas.reports import DeadlineExplanation, ReportCreate, ReportPublic, ReportUpdate
 from app.services import reports as service
@@ -26,6 +27,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 
 @router.get("", response_model=Page[ReportPublic], responses=conditional_read(401, 422))
+@shared_answer
 def list_reports(
     _etag: CollectionETag,
     _: ReaderDep,

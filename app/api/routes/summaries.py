@@ -1,8 +1,9 @@
 from fastapi import APIRouter, Request, Response
 
-from app.api.conditional import CollectionETag, cached_answer
+from app.api.conditional import CollectionETag, computed_answer
 from app.api.deps import AsOfDep, IdPath, ReaderDep, SessionDep
 from app.api.responses import conditional_read
+from app.api.shared_answers import shared_answer
 from app.schemas.summaries import PortfolioSummary, ReportSummary
 from app.services import reports
 from app.services import summaries as service
@@ -16,6 +17,7 @@ router = APIRouter(tags=["summaries"])
     summary="The whole portfolio as of a date",
     responses=conditional_read(401, 422),
 )
+@shared_answer
 async def portfolio_summary(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -24,7 +26,7 @@ async def portfolio_summary(
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    answer = await cached_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
+    answer = await computed_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
     return answer.response(response)
 
 
@@ -34,6 +36,7 @@ async def portfolio_summary(
     summary="One report as of a date",
     responses=conditional_read(401, 404, 422),
 )
+@shared_answer
 async def report_summary(
     _etag: CollectionETag,
     report_id: IdPath,
@@ -48,4 +51,4 @@ async def report_summary(
         report = reports.get_report(session, report_id)
         return service.report_summary(session, report=report, as_of=as_of)
 
-    return (await cached_answer(request, compute)).response(response)
+    return (await computed_answer(request, compute)).response(response)

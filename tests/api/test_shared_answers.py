@@ -1,0 +1,137 @@
+"""Lists and summaries answered from memory by SharedAnswerMiddleware: only the answer the
+route gave for the same question and the same state of the database, and only to callers
+the route would have answered."""
+
+from datetime import timedelta
+
+import pytest
+
+from app.api.shared_answers import AnswerKey, StoredAnswer, answer_key
+from app.clock import FixedClock
+from app.services import audit
+from app.services.keys import LAST_USED_RESOLUTION
+from tests.conftest import check_problem
+
+API = "/api/v1"
+ORIGIN = ("http", "testserver", "")
+PLANTED = b'{"planted": true}'
+
+
+def _key(session, clock, path: str, query: list[tuple[str, str]] | None = None) -> AnswerKey:
+    counter = audit.read_change_counter(session.connection())
+    return answer_key(counter, path, query or [], clock.today())
+
+
+def _plant(app, session, clock, path: str) -> AnswerKey:
+    """Replace the stored answer for ``path`` with one the route could never give."""
+    key = _key(session, clock, path)
+    stored = app.state.answer_store.get(key, ORIGIN)
+    assert stored is not None, "the route's answer should have been kept"
+    app.state.answer_store.put(key, ORIGIN, StoredAnswer(stored.headers, PLANTED))
+    return key
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/summary",
+        f"{API}/recommendations",
+        f"{API}/reports",
+        f"{API}/organisations",
+    ],
+)
+def test_the_route_answers_first_then_memory(client, app, session, clock, kirklees, path):
+    computed = client.get(path)
+    assert computed.status_code == 200
+    _plant(app, session, clock, path)
+    from_memory = client.get(path)
+    assert from_memory.content == PLANTED
+    assert from_memory.headers["etag"] == computed.headers["etag"]
+    assert from_memory.headers["x-request-id"] != computed.headers["x-request-id"]
+    assert client.get(path, headers={"If-None-Match": computed.headers["etag"]}).status_code == 304
+
+
+def test_a_write_sends_the_next_reader_to_the_route(client, app, session, clock, kirklees):
+    path = f"{API}/summary"
+    client.get(path)
+    _plant(app, session, clock, path)
+    rec = kirklees["recommendations"]["1.1"]
+    written = client.post(
+        f"{API}/recommendations/{rec['id']}/progress-updates",
+        json={"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"},
+    )
+    assert written.status_code == 201
+    after = client.get(path)
+    assert after.status_code == 200 and after.content != PLANTED
+    assert len(app.state.answer_store) == 1  # the answers of the older state are gone
+
+
+def test_memory_never_answers_a_caller_the_route_would_refuse(
+    client, anonymous, app, session, clock, kirklees
+):
+    path = f"{API}/summary"
+    client.get(path)
+    key = _plant(app, session, clock, path)
+    check_problem(anonymous.get(path), 401)
+    check_problem(anonymous.get(path, headers={"If-None-Match": key.etag}), 401)
+    check_problem(client.get(path, headers={"Authorization": "Bearer rtk_not_a_key"}), 401)
+
+
+def test_a_revoked_key_gets_no_answer_from_memory(client, app, session, clock, kirklees, make_key):
+    reader = make_key("viewer")
+    headers = {"Authorization": f"Bearer {reader}"}
+    path = f"{API}/summary"
+    assert client.get(path, headers=headers).status_code == 200
+    _plant(app, session, clock, path)
+    assert client.get(path, headers=headers).content == PLANTED
+    key_id = next(
+        k["id"]
+        for k in client.get(f"{API}/keys", params={"limit": 200}).json()["items"]
+        if k["name"] == "test viewer"
+    )
+    assert client.post(f"{API}/keys/{key_id}/revoke").status_code == 200
+    check_problem(client.get(path, headers=headers), 401)
+
+
+def test_an_invalid_date_is_refused_whatever_is_stored(client, app, session, clock, kirklees):
+    path = f"{API}/summary"
+    client.get(path)
+    _plant(app, session, clock, path)
+    check_problem(client.get(path, params={"as_of": "2018-02-30"}), 422)
+
+
+def test_a_key_due_to_have_its_use_recorded_goes_to_the_route(client, app, session, clock, kirklees):
+    path = f"{API}/summary"
+    client.get(path)
+    _plant(app, session, clock, path)
+    assert client.get(path).content == PLANTED
+    later = FixedClock(at=clock.at + LAST_USED_RESOLUTION + timedelta(minutes=1))
+    app.state.clock = later
+    # The same day, so the same key: only the key's use tells memory from the route.
+    assert later.today() == clock.today()
+    answer = client.get(path)
+    assert answer.status_code == 200 and answer.content != PLANTED
+    listed = client.get(f"{API}/keys", params={"limit": 200}).json()["items"]
+    key = next(k for k in listed if k["name"] == "test admin")
+    assert key["last_used_at"] == later.at.isoformat().replace("+00:00", "Z")
+
+
+def test_links_name_the_host_each_client_used(client, kirklees):
+    path = f"{API}/recommendations?limit=5"
+    first = client.get(path, headers={"Host": "one.example"})
+    second = client.get(path, headers={"Host": "two.example"})
+    assert "one.example" in first.headers["link"]
+    assert "two.example" in second.headers["link"] and "one.example" not in second.headers["link"]
+
+
+def test_answers_from_memory_are_counted_under_their_route(client, anonymous, kirklees):
+    path = f"{API}/summary"
+    for _ in range(3):
+        client.get(path)
+    text = anonymous.get("/metrics").text
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.startswith('rectrack_http_requests_total{method="GET",route="/api/v1/summary",status="200"}')
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 3
