@@ -78,13 +78,16 @@ def acting_owner(
 
 
 def lock_recommendation(session: Session, recommendation_id: int) -> Recommendation:
-    """Re-read the recommendation, fresh, with a row lock, so concurrent writers take turns."""
-    return session.exec(
+    """Read the recommendation, fresh, with a row lock, so concurrent writers take turns."""
+    recommendation = session.exec(
         select(Recommendation)
         .where(Recommendation.id == recommendation_id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).one()
+    ).one_or_none()
+    if recommendation is None:
+        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
+    return recommendation
 
 
 def _evidence_count(session: Session, recommendation_id: int, organisation_id: int) -> int:
@@ -113,7 +116,7 @@ def record_progress(
     session: Session,
     *,
     actor: Actor,
-    recommendation: Recommendation,
+    recommendation_id: int,
     data: ProgressUpdateCreate,
     today: date,
     now: datetime,
@@ -121,7 +124,7 @@ def record_progress(
     reported_on = data.reported_on or today
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
-    recommendation = lock_recommendation(session, recommendation.id)
+    recommendation = lock_recommendation(session, recommendation_id)
     if Status(recommendation.status) in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "

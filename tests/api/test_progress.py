@@ -74,6 +74,13 @@ def test_a_refused_update_leaves_nothing_behind(client, kirklees, problem):
     assert _status(client, rec)[0] == "not_started"
 
 
+def test_progress_on_a_recommendation_that_does_not_exist_is_404(client, kirklees, anonymous, problem):
+    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "CHFT"}
+    url = f"{API}/recommendations/{2**31 - 1}/progress-updates"
+    problem(anonymous.post(url, json=body), 401)  # who asks comes first: no 404 to strangers
+    problem(client.post(url, json=body), 404)
+
+
 def test_an_organisation_that_does_not_own_it_is_refused(client, kirklees, problem):
     rec = kirklees["recommendations"]["6.1"]
     problem(_post_update(client, rec, "in_progress", "NKCCG"), 422, code="not_an_owner")

@@ -137,7 +137,7 @@ def matrix(session, clock):
             progress.record_progress(
                 session,
                 actor=SYSTEM,
-                recommendation=recommendation,
+                recommendation_id=recommendation.id,
                 data=ProgressUpdateCreate(
                     organisation_code=owner, author="t", narrative="t", status=status, reported_on=reported_on
                 ),

@@ -212,18 +212,21 @@ async def read_recommendation(
 )
 async def post_progress_update(
     actor: OwnerWriterDep,
-    recommendation: RecommendationDep,
+    recommendation_id: IdPath,
     data: ProgressUpdateCreate,
     session: SessionDep,
     clock: ClockDep,
 ):
     """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
+    # No RecommendationDep: its lookup would run in a worker thread of its own and, on SQLite,
+    # take the write lock there and hold it while the request went back to the event loop.
+    # record_progress reads the recommendation (404 if there is none) in the write's own call.
     return await in_worker_thread(
         session,
         progress.record_progress,
         session,
         actor=actor,
-        recommendation=recommendation,
+        recommendation_id=recommendation_id,
         data=data,
         today=clock.today(),
         now=clock.now(),
