@@ -1,8 +1,10 @@
 """Dashboard summaries, aggregated by the database for one ``as_of`` date."""
 
 from collections import defaultdict
+from collections.abc import Iterable
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, bindparam, func
 from sqlmodel import Session, select
 
 from app.domain.deadlines import Rag, action_plan_state
@@ -28,7 +30,7 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _recommendation_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> dict:
+def _recommendation_counts_query(as_of: AsOf, *where: ColumnElement) -> Select:
     status = sql.recommendation_status(as_of)
     rows = (
         select(status.label("status"), sql.rag(as_of, status).label("rag"))
@@ -37,12 +39,18 @@ def _recommendation_counts(session: Session, as_of: AsOf, *where: ColumnElement)
         .where(*where)
         .subquery()
     )
+    return select(rows.c.status, rows.c.rag, func.count()).group_by(rows.c.status, rows.c.rag)
+
+
+def _recommendation_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> dict:
+    return _counts(session.exec(_recommendation_counts_query(as_of, *where)))
+
+
+def _counts(rows: Iterable) -> dict:
     by_status: dict[str, int] = defaultdict(int)
     by_rag: dict[str, int] = defaultdict(int)
     total = 0
-    for status_value, colour, count in session.exec(
-        select(rows.c.status, rows.c.rag, func.count()).group_by(rows.c.status, rows.c.rag)
-    ):
+    for status_value, colour, count in rows:
         by_status[status_value] += count
         by_rag[colour] += count
         total += count
@@ -74,16 +82,23 @@ def _owner_rows(as_of: AsOf, *where: ColumnElement):
     )
 
 
-def _organisation_breakdown(
-    session: Session, as_of: AsOf, *where: ColumnElement
-) -> list[OrganisationBreakdown]:
+def _organisation_breakdown_query(as_of: AsOf, *where: ColumnElement) -> Select:
     rows = _owner_rows(as_of, *where)
-    grouped = session.exec(
+    return (
         select(Organisation, rows.c.owner_status, rows.c.overdue, func.count())
         .join(rows, rows.c.organisation_id == Organisation.id)
         .group_by(Organisation.id, rows.c.owner_status, rows.c.overdue)
         .order_by(Organisation.code)
     )
+
+
+def _organisation_breakdown(
+    session: Session, as_of: AsOf, *where: ColumnElement
+) -> list[OrganisationBreakdown]:
+    return _breakdown(session.exec(_organisation_breakdown_query(as_of, *where)))
+
+
+def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
     breakdown: dict[int, dict] = {}
     for organisation, owner_status, overdue, count in grouped:
         entry = breakdown.setdefault(
@@ -130,15 +145,28 @@ def action_plan(report: Report, as_of: AsOf) -> ActionPlan:
     )
 
 
+@lru_cache(maxsize=32)
+def _report_summary_queries(as_of: AsOf) -> tuple[Select, Select]:
+    """The two queries of a report summary, built once per date asked about: a dashboard asks for
+    many reports' summaries as of the same day, and building and keying these statements (their
+    as-of CASEs are large) cost more than running them. The report is a bound parameter."""
+    in_report = Recommendation.report_id == bindparam("report_id")
+    return (
+        _organisation_breakdown_query(as_of, in_report),
+        _recommendation_counts_query(as_of, in_report),
+    )
+
+
 def report_summary(session: Session, *, report: Report, as_of: AsOf) -> ReportSummary:
-    in_report = Recommendation.report_id == report.id
+    breakdown, counts = _report_summary_queries(as_of)
+    params = {"report_id": report.id}
     return ReportSummary(
         report_id=report.id,
         slug=report.slug,
         as_of=as_of.day,
         action_plan=action_plan(report, as_of),
-        organisations=_organisation_breakdown(session, as_of, in_report),
-        **_recommendation_counts(session, as_of, in_report),
+        organisations=_breakdown(session.exec(breakdown, params=params)),
+        **_counts(session.exec(counts, params=params)),
     )
 
 

@@ -154,3 +154,24 @@ def test_a_cached_summary_never_outlives_a_write(client, kirklees):
     assert client.get(url).json()["by_status"]["in_progress"] == 0  # answered from the cache
     _update(client, kirklees["recommendations"]["5.1"], "in_progress")
     assert client.get(url).json()["by_status"]["in_progress"] == 1
+
+
+def test_each_report_gets_its_own_summary_from_the_shared_queries(client, kirklees):
+    """The report summary's queries are built once per date and shared by every report."""
+    created = client.post(
+        f"{API}/reports",
+        json={
+            "slug": "wakefield-clas-2015",
+            "title": "Review of health services for Children Looked After and Safeguarding in Wakefield",
+            "regulator": "Care Quality Commission",
+            "area": "Wakefield",
+            "published_date": "2015-12-18",
+            "action_plan_organisations": ["MYHT"],
+        },
+    )
+    assert created.status_code == 201, created.text
+    kirklees_summary = client.get(f"{API}/reports/{kirklees['report']['id']}/summary").json()
+    other = client.get(f"{API}/reports/{created.json()['id']}/summary").json()
+    assert kirklees_summary["total"] == len(kirklees["recommendations"]) > 0
+    assert other["total"] == 0 and other["organisations"] == []
+    assert other["report_id"] == created.json()["id"] != kirklees_summary["report_id"]
