@@ -11,9 +11,9 @@ has found the request valid and answered it.
 
 Per request this costs one counter read on the event loop and a key-cache lookup,
 against a dependency graph and a worker thread for the route. Anything it cannot
-settle from memory (a key not cached or due to have its use recorded, a role that
-may not read, an invalid ``as_of``) goes to the route, which answers as it would
-have anyway.
+settle from memory (an API key not in the key cache or due to have its use
+recorded, a role that may not read, an invalid ``as_of``) goes to the route, which
+answers as it would have anyway.
 """
 
 import hashlib
