@@ -14,11 +14,11 @@ from typing import Protocol
 from psycopg import AsyncConnection
 from psycopg import Error as PsycopgError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
-from app.db import SINGLE_READ_OPTION
 from app.errors import ServiceUnavailable
 from app.services import audit
 
@@ -41,20 +41,25 @@ class ChangeCounter(Protocol):
 
 class SQLiteChangeCounter:
     """One statement with no transaction around it (SQLite makes it its own): a few tens of
-    microseconds, in WAL mode never waiting for a writer."""
+    microseconds, in WAL mode never waiting for a writer.
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    It has a connection of its own, outside the application's pool: the event loop must never
+    wait for a pooled connection while worker threads hold them all."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self._engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": timeout}
+        )
 
     async def read(self) -> int:
         try:
-            with self._engine.connect().execution_options(**{SINGLE_READ_OPTION: True}) as connection:
+            with self._engine.connect() as connection:
                 return audit.read_change_counter(connection)
         except DBAPIError as exc:
             raise DatabaseUnavailable() from exc
 
     async def close(self) -> None:
-        pass
+        self._engine.dispose()
 
 
 class PostgresChangeCounter:
@@ -96,8 +101,8 @@ async def _read(connection: AsyncConnection) -> int:
 
 
 def create_change_counter(engine: Engine, *, pool_size: int = 4, timeout: float = 5.0) -> ChangeCounter:
+    url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":
-        return PostgresChangeCounter(
-            engine.url.render_as_string(hide_password=False), size=pool_size, timeout=timeout
-        )
-    return SQLiteChangeCounter(engine)
+        return PostgresChangeCounter(url, size=pool_size, timeout=timeout)
+    # A WAL reader does not wait for writers; past a second something is wrong, and the loop waits.
+    return SQLiteChangeCounter(url, timeout=min(timeout, 1.0))
