@@ -9,6 +9,7 @@ If-Match compares the version part, so a tag fetched on another day still
 proves the client saw the current version.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
-from app.api.shared_answers import CACHE_CONTROL, AnswerKey, answer_key, holds_tag
+from app.api.shared_answers import CACHE_CONTROL, AnswerKey, answer_key, answer_origin, holds_tag
 from app.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -66,11 +67,12 @@ async def collection_etag(
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ) -> None:
-    # SharedAnswerMiddleware has read the counter already when it could settle who asks.
+    # SharedAnswerMiddleware has usually read the counter for this request already.
     key: AnswerKey | None = getattr(request.state, "answer_key", None)
     if key is None or key.day != as_of.day:
         counter = await request.app.state.change_counter.read()
         key = answer_key(counter, request.url.path, request.query_params.multi_items(), as_of.day)
+        request.state.answer_key = key
     _answer(if_none_match, response, key.etag)
 
 
@@ -79,7 +81,13 @@ class Answer:
     """An answer serialised, and for a page, the total its Link header needs."""
 
     body: bytes
-    total: int | None = None
+    known_total: int | None = None
+
+    @property
+    def total(self) -> int | None:
+        if self.known_total is not None:
+            return self.known_total
+        return json.loads(self.body).get("total")
 
     def response(self, headers_from: Response) -> Response:
         """The answer with the headers set on the route's ``response`` (ETag, Link...)."""
@@ -95,13 +103,17 @@ def _as_json(request: Request, content: object) -> Answer:
     adapter = _adapters.get(model) or _adapters.setdefault(model, TypeAdapter(model))
     body = adapter.dump_json(adapter.validate_python(content, from_attributes=True), by_alias=True)
     total = content.get("total") if isinstance(content, dict) else None
-    return Answer(body, total)
+    return Answer(body, known_total=total)
 
 
 async def computed_answer(request: Request, compute: Callable[[], object]) -> Answer:
-    """``compute()`` (it queries) and its serialisation, in one worker thread: a summary's
-    validation would otherwise take a second trip to the thread pool. SharedAnswerMiddleware
-    keeps the result for the next reader."""
+    """The answer SharedAnswerMiddleware holds for this request's key, when the middleware could
+    not settle the caller itself (an API key due for a fresh check, say): the route has now.
+    Else ``compute()`` (it queries) and its serialisation, in one worker thread: a summary's
+    validation would otherwise take a second trip to the thread pool."""
+    stored = request.app.state.answer_store.get(request.state.answer_key, answer_origin(request))
+    if stored is not None and stored.body is not None:
+        return Answer(stored.body)
     return await run_in_threadpool(lambda: _as_json(request, compute()))
 
 

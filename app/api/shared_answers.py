@@ -16,6 +16,7 @@ recorded, a role that may not read, an invalid ``as_of``) goes to the route, whi
 answers as it would have anyway.
 """
 
+import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -134,11 +135,16 @@ class AnswerStore:
 
 
 class SharedAnswerMiddleware:
-    """Keeps answers in ``app.state.answer_store``."""
+    """Keeps answers in ``app.state.answer_store``.
+
+    After a write, every poller's key is new at once. The first request for a key computes the
+    answer; readers asking for the same key meanwhile wait for it rather than compute it too
+    (16 concurrent portfolio summaries at scale L took seconds each, and the loop with them)."""
 
     def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
         self.app = app
         self._routes = [(compile_path(template)[0], template) for template in templates]
+        self._computing: dict[tuple, asyncio.Event] = {}
 
     def _template(self, path: str) -> str | None:
         for regex, template in self._routes:
@@ -170,10 +176,13 @@ class SharedAnswerMiddleware:
             return
         key = answer_key(counter, request.url.path, request.query_params.multi_items(), day)
         scope.setdefault("state", {})["answer_key"] = key  # the route uses this read of the counter
-        # Link headers name the scheme, host and root path the client used.
-        origin = (request.url.scheme, request.url.netloc, scope.get("root_path", ""))
+        origin = answer_origin(request)
         store: AnswerStore = state.answer_store
         stored = store.get(key, origin) if may_read else None
+        computing = self._computing.get((key, origin)) if may_read and stored is None else None
+        if computing is not None:
+            await computing.wait()
+            stored = store.get(key, origin)  # None if that request got no answer worth keeping
         if stored is not None:
             if holds_tag(request.headers.get("if-none-match"), key.etag):
                 scope[ROUTE_TEMPLATE] = template
@@ -185,7 +194,21 @@ class SharedAnswerMiddleware:
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 200, stored.headers, stored.body)
                 return
-        await self.app(scope, receive, _keeping(send, store, key, origin))
+        if (key, origin) in self._computing:
+            await self.app(scope, receive, _keeping(send, store, key, origin))
+            return
+        done = self._computing[(key, origin)] = asyncio.Event()
+        try:
+            await self.app(scope, receive, _keeping(send, store, key, origin))
+        finally:
+            del self._computing[(key, origin)]
+            done.set()
+
+
+def answer_origin(request: Request) -> tuple[str, str, str]:
+    """Answers are kept apart by the scheme, host and root path the client used: Link headers
+    name them."""
+    return (request.url.scheme, request.url.netloc, request.scope.get("root_path", ""))
 
 
 def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple) -> Send:

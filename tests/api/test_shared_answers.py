@@ -2,13 +2,17 @@
 route gave for the same question and the same state of the database, and only to callers
 the route would have answered."""
 
+import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from app.api.shared_answers import AnswerKey, StoredAnswer, answer_key
 from app.clock import FixedClock
 from app.services import audit
+from app.services import summaries as summaries_service
+from app.services.key_cache import KeyCache
 from app.services.keys import LAST_USED_RESOLUTION
 from tests.conftest import check_problem
 
@@ -100,7 +104,7 @@ def test_an_invalid_date_is_refused_whatever_is_stored(client, app, session, clo
     check_problem(client.get(path, params={"as_of": "2018-02-30"}), 422)
 
 
-def test_a_key_due_to_have_its_use_recorded_goes_to_the_route(client, app, session, clock, kirklees):
+def test_a_key_due_to_have_its_use_recorded_goes_through_the_route(client, app, session, clock, kirklees):
     path = f"{API}/summary"
     client.get(path)
     _plant(app, session, clock, path)
@@ -110,7 +114,8 @@ def test_a_key_due_to_have_its_use_recorded_goes_to_the_route(client, app, sessi
     # The same day, so the same key: only the key's use tells memory from the route.
     assert later.today() == clock.today()
     answer = client.get(path)
-    assert answer.status_code == 200 and answer.content != PLANTED
+    # The route records the use, then sends the answer held for the key: no recomputation.
+    assert answer.status_code == 200 and answer.content == PLANTED
     listed = client.get(f"{API}/keys", params={"limit": 200}).json()["items"]
     key = next(k for k in listed if k["name"] == "test admin")
     assert key["last_used_at"] == later.at.isoformat().replace("+00:00", "Z")
@@ -135,3 +140,45 @@ def test_answers_from_memory_are_counted_under_their_route(client, anonymous, ki
         if x.startswith('rectrack_http_requests_total{method="GET",route="/api/v1/summary",status="200"}')
     )
     assert float(line.rsplit(" ", 1)[1]) >= 3
+
+
+def test_readers_asking_at_once_share_one_computation(client, app, kirklees, monkeypatch):
+    """After a write every poller's key is new: the first computes, the others wait for it."""
+    path = f"{API}/summary"
+    client.get(path)  # the key is now cached, its use recorded
+    rec = kirklees["recommendations"]["1.1"]
+    written = client.post(
+        f"{API}/recommendations/{rec['id']}/progress-updates",
+        json={"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"},
+    )
+    assert written.status_code == 201
+    computed = []
+    real = summaries_service.portfolio_summary
+
+    def counted(*args, **kwargs):
+        computed.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(summaries_service, "portfolio_summary", counted)
+
+    async def readers() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as together:
+            return await asyncio.gather(*(together.get(path, headers=client.headers) for _ in range(8)))
+
+    answers = asyncio.run(readers())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert len({a.content for a in answers}) == 1
+    assert len(computed) == 1
+
+
+def test_a_key_checked_afresh_gets_the_held_answer_without_a_recomputation(
+    client, app, session, clock, kirklees
+):
+    """Every few seconds a key's cache entry lapses: its next request authenticates in the route,
+    which then sends the answer held for the key rather than computing it again."""
+    path = f"{API}/summary"
+    client.get(path)
+    _plant(app, session, clock, path)
+    app.state.key_cache = KeyCache()
+    assert client.get(path).content == PLANTED
