@@ -596,8 +596,24 @@ def create_key(env: dict, name: str) -> tuple[str | None, str]:
 def preflight(base: str, auth: dict, manifest: dict, as_of: str) -> dict:
     """One request of each kind before the load: sizes, ETag, status codes, idempotency.
 
-    The writes come first: the ETag fetched after them is still current when (a) polls with it."""
+    The reads first, then the writes (which move the change counter, so the probes of (c) and
+    (d) find their answers not yet computed: "first ms"), then the ETag that (a) polls with,
+    still current when it does."""
     info: dict = {}
+    checks = {
+        "report_summary": f"/api/v1/reports/{manifest['report_ids'][0]}/summary",
+        "overdue": overdue_path(as_of),
+        "overdue_today": overdue_path(None),
+        "detail": f"/api/v1/recommendations/{manifest['recommendation_ids'][0]}",
+    }
+    for name, path in checks.items():
+        status, _, body = http("GET", base + path, auth)
+        info[f"{name}_status"] = status
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
+        if name.startswith("overdue"):
+            info[f"{name}_total"] = json.loads(body).get("total")
+            info[f"{name}_bytes"] = len(body)
     rec_id, code = manifest["write_targets"][0]
     payload = json.dumps(
         {"organisation_code": code, "author": "bench", "narrative": "bench", "status": "in_progress"}
@@ -626,20 +642,6 @@ def preflight(base: str, auth: dict, manifest: dict, as_of: str) -> dict:
     if etag:
         status, _, _ = http("GET", base + SUMMARY, {**auth, "If-None-Match": etag})
         info["conditional_status"] = status
-    checks = {
-        "report_summary": f"/api/v1/reports/{manifest['report_ids'][0]}/summary",
-        "overdue": overdue_path(as_of),
-        "overdue_today": overdue_path(None),
-        "detail": f"/api/v1/recommendations/{manifest['recommendation_ids'][0]}",
-    }
-    for name, path in checks.items():
-        status, _, body = http("GET", base + path, auth)
-        info[f"{name}_status"] = status
-        if status != 200:
-            raise RuntimeError(f"GET {path} answered {status}: {body[:300]!r}")
-        if name.startswith("overdue"):
-            info[f"{name}_total"] = json.loads(body).get("total")
-            info[f"{name}_bytes"] = len(body)
     return info
 
 
