@@ -27,8 +27,10 @@ run: install
 	$(BIN)/rectrack keys bootstrap
 	$(BIN)/rectrack serve
 
-## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL.
-test: lint test-sqlite test-postgres
+## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL, both passes at once
+## (each is mostly one CPU's work); each pass's output is printed whole when it ends.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: install-dev
 	$(BIN)/ruff check app seed migrations tests bench
