@@ -22,8 +22,6 @@ from sqlalchemy.pool import StaticPool
 from app.errors import ServiceUnavailable
 from app.services import audit
 
-COUNTER_QUERY = "SELECT max(id) FROM audit_event"
-
 
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
@@ -95,7 +93,7 @@ class PostgresChangeCounter:
 
 
 async def _read(connection: AsyncConnection) -> int:
-    cursor = await connection.execute(COUNTER_QUERY)
+    cursor = await connection.execute(audit.CHANGE_COUNTER_SQL)
     row = await cursor.fetchone()
     return (row[0] if row else None) or 0
 

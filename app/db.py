@@ -26,9 +26,6 @@ from sqlmodel import Session
 from app.config import Settings, get_settings
 
 WRITE_OPTION = "rectrack_writes"
-# A connection that runs one read statement: on SQLite it needs no BEGIN (the statement is
-# its own transaction), which saves two round trips through the driver.
-SINGLE_READ_OPTION = "rectrack_single_read"
 
 
 def normalise_database_url(url: str) -> str:
@@ -135,8 +132,6 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         options = connection.get_execution_options()
-        if options.get(SINGLE_READ_OPTION, False):
-            return
         if not options.get(WRITE_OPTION, False):
             connection.exec_driver_sql("BEGIN")
             return

@@ -115,6 +115,9 @@ def list_events(
     return fetch_page(session, query, order_by=[AuditEvent.id.desc()], limit=limit, offset=offset)
 
 
+CHANGE_COUNTER_SQL = "SELECT max(id) FROM audit_event"
+
+
 def read_change_counter(connection: Connection) -> int:
     """The change counter: the newest audit event id, which every write moves on."""
-    return connection.exec_driver_sql("SELECT max(id) FROM audit_event").scalar() or 0
+    return connection.exec_driver_sql(CHANGE_COUNTER_SQL).scalar() or 0

@@ -8,7 +8,8 @@ from app.domain.deadlines import action_plan_due_date
 BASE = "/api/v1/reports"
 
 
-def _new_report(**overrides) -> dict:
+def new_report(**overrides) -> dict:
+    """The body of a report that POST /reports accepts (a second report beside Kirklees)."""
     return {
         "slug": "wakefield-clas-2015",
         "title": "Review of health services for Children Looked After and Safeguarding in Wakefield",
@@ -30,7 +31,7 @@ def test_the_seeded_report_carries_its_computed_due_date(client, kirklees):
 
 
 def test_create_defaults_receipt_to_publication(client, seeded):
-    response = client.post(BASE, json=_new_report())
+    response = client.post(BASE, json=new_report())
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["received_date"] == "2015-12-18"
@@ -54,7 +55,7 @@ def test_changing_the_receipt_moves_every_untargeted_due_date(client, kirklees):
 
 def test_duplicate_slug_is_409(client, seeded, problem):
     problem(
-        client.post(BASE, json=_new_report(slug="kirklees-clas-2018")),
+        client.post(BASE, json=new_report(slug="kirklees-clas-2018")),
         409,
         detail_contains="kirklees-clas-2018",
     )
@@ -76,14 +77,14 @@ def test_duplicate_slug_is_409(client, seeded, problem):
     ],
 )
 def test_invalid_reports_are_refused(client, seeded, problem, overrides, fragment):
-    body = problem(client.post(BASE, json=_new_report(**overrides)), 422)
+    body = problem(client.post(BASE, json=new_report(**overrides)), 422)
     assert fragment in body["detail"]
     assert client.get(BASE).json()["total"] == 1
 
 
 def test_unknown_action_plan_organisation_is_refused_and_nothing_is_written(client, seeded, problem):
     problem(
-        client.post(BASE, json=_new_report(action_plan_organisations=["NOPE"])), 422, detail_contains="NOPE"
+        client.post(BASE, json=new_report(action_plan_organisations=["NOPE"])), 422, detail_contains="NOPE"
     )
     assert client.get(BASE).json()["total"] == 1
 
@@ -98,7 +99,7 @@ def test_a_patch_that_breaks_the_date_rules_changes_nothing(client, kirklees, pr
 
 def test_list_pages_with_a_link_header(client, seeded):
     for n in range(4):
-        client.post(BASE, json=_new_report(slug=f"report-{n}"))
+        client.post(BASE, json=new_report(slug=f"report-{n}"))
     first = client.get(BASE, params={"limit": 2})
     body = first.json()
     assert body["total"] == 5 and len(body["items"]) == 2 and body["offset"] == 0

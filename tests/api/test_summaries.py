@@ -7,6 +7,7 @@ import pytest
 
 from app.domain.calendar import get_calendar
 from app.domain.deadlines import action_plan_due_date
+from tests.api.test_reports import new_report
 
 API = "/api/v1"
 E_AND_W = get_calendar("england-and-wales")
@@ -158,17 +159,7 @@ def test_a_cached_summary_never_outlives_a_write(client, kirklees):
 
 def test_each_report_gets_its_own_summary_from_the_shared_queries(client, kirklees):
     """The report summary's queries are built once per date and shared by every report."""
-    created = client.post(
-        f"{API}/reports",
-        json={
-            "slug": "wakefield-clas-2015",
-            "title": "Review of health services for Children Looked After and Safeguarding in Wakefield",
-            "regulator": "Care Quality Commission",
-            "area": "Wakefield",
-            "published_date": "2015-12-18",
-            "action_plan_organisations": ["MYHT"],
-        },
-    )
+    created = client.post(f"{API}/reports", json=new_report())
     assert created.status_code == 201, created.text
     kirklees_summary = client.get(f"{API}/reports/{kirklees['report']['id']}/summary").json()
     other = client.get(f"{API}/reports/{created.json()['id']}/summary").json()
