@@ -4,15 +4,16 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, event, text
-from sqlmodel import Session, SQLModel, select
+from pydantic import BaseModel
+from sqlalchemy import Connection, event, insert, text
+from sqlmodel import Session, select
 
 from app.domain.access import Actor
 from app.models import AuditEvent
 from app.services.paging import fetch_page
 
 
-def snapshot(entity: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
+def snapshot(entity: BaseModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
     """A JSON-ready copy of a row's fields, for the event's before and after."""
     if entity is None:
         return None
@@ -38,22 +39,29 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> None:
-    """Stage an audit event; it commits (or rolls back) with the write it describes."""
+    """Append an audit event; it commits (or rolls back) with the write it describes.
+
+    A Core INSERT on the session's connection, not an ORM object: every write makes one.
+    """
     _serialise_commits(session)
-    session.add(
-        AuditEvent(
-            occurred_at=now,
-            api_key_id=actor.api_key_id,
-            role=actor.role.value if actor.role else "anonymous",
-            organisation_id=actor.organisation_id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            request_id=actor.request_id,
-        )
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "occurred_at": now,
+            "api_key_id": actor.api_key_id,
+            "role": actor.role.value if actor.role else "anonymous",
+            "organisation_id": actor.organisation_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "request_id": actor.request_id,
+        },
     )
+
+
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 # Audit event ids are the change feed's cursor, so they must be handed out in

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app.domain.access import Actor, NotAllowed, acting_organisation
@@ -21,30 +21,47 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
-from app.services import audit, versions
+from app.services import audit
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
 
+# The tables, for the Core statements of the write path: a progress update is the write
+# dashboards and owners' systems make most, and the ORM's unit of work would cost several
+# times the handful of statements it needs.
+_RECOMMENDATION = Recommendation.__table__
+_OWNER = RecommendationOwner.__table__
+_ORGANISATION = Organisation.__table__
+_UPDATE = ProgressUpdate.__table__
+_EVIDENCE = EvidenceLink.__table__
 
-def _owners(session: Session, recommendation_id: int) -> list[tuple[RecommendationOwner, Organisation]]:
-    return list(
-        session.exec(
-            select(RecommendationOwner, Organisation)
-            .join(Organisation, Organisation.id == RecommendationOwner.organisation_id)
-            .where(RecommendationOwner.recommendation_id == recommendation_id)
-            .order_by(RecommendationOwner.position)
-        ).all()
+_OWNERS = (
+    select(
+        _ORGANISATION.c.id,
+        _ORGANISATION.c.code,
+        _OWNER.c.id.label("owner_id"),
+        _OWNER.c.status,
+        _OWNER.c.last_reported_on,
     )
+    .join(_ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id)
+    .where(_OWNER.c.recommendation_id == bindparam("recommendation_id"))
+    .order_by(_OWNER.c.position)
+)
+
+
+def _owners(session: Session, recommendation_id: int) -> list[Row]:
+    """The owning organisations in order: ``id`` and ``code``, and the owner's ``owner_id``,
+    ``status`` and ``last_reported_on``."""
+    return list(session.connection().execute(_OWNERS, {"recommendation_id": recommendation_id}))
 
 
 def acting_owner(
     session: Session,
     *,
     actor: Actor,
-    recommendation: Recommendation,
+    recommendation: Recommendation | Row,
     code: str | None,
-    owners: list[tuple[RecommendationOwner, Organisation]] | None = None,
-) -> tuple[RecommendationOwner, Organisation]:
+    owners: list[Row] | None = None,
+) -> Row:
     """The owner a write is for: an editor's own organisation, or the one an admin or assurer names."""
     if owners is None:
         owners = _owners(session, recommendation.id)
@@ -52,27 +69,27 @@ def acting_owner(
     if code is not None:
         # Usually one of the owners: only another code needs looking up (to tell "no such
         # organisation" from "not an owner").
-        organisation = next((o for _, o in owners if o.code.lower() == code.lower()), None)
+        organisation = next((o for o in owners if o.code.lower() == code.lower()), None)
         organisation = organisation or find_by_code(session, code)
         if organisation is None:
             raise InvalidInput(f"No organisation has the code {code!r}.")
         named = organisation.id
     try:
-        organisation_id = acting_organisation(actor, named=named, owners=[o.id for _, o in owners])
+        organisation_id = acting_organisation(actor, named=named, owners=[o.id for o in owners])
     except NotAllowed as refusal:
         raise Forbidden(refusal.reason) from None
     if organisation_id is None:
-        codes = ", ".join(o.code for _, o in owners)
+        codes = ", ".join(o.code for o in owners)
         raise InvalidInput(
             f"Name the owning organisation this is for in organisation_code (owners of "
             f"{recommendation.ref}: {codes})."
         )
-    for owner, organisation in owners:
-        if organisation.id == organisation_id:
-            return owner, organisation
+    for owner in owners:
+        if owner.id == organisation_id:
+            return owner
     raise RuleViolation(
         f"{code} does not own recommendation {recommendation.ref}; "
-        f"its owners are {', '.join(o.code for _, o in owners)}.",
+        f"its owners are {', '.join(o.code for o in owners)}.",
         code="not_an_owner",
     )
 
@@ -90,26 +107,46 @@ def lock_recommendation(session: Session, recommendation_id: int) -> Recommendat
     return recommendation
 
 
-def _evidence_count(session: Session, recommendation_id: int, organisation_id: int) -> int:
-    return session.exec(
-        select(func.count()).where(
-            EvidenceLink.recommendation_id == recommendation_id,
-            EvidenceLink.organisation_id == organisation_id,
-        )
-    ).one()
-
-
-def _latest_status(session: Session, recommendation_id: int, organisation_id: int) -> str:
-    """The owner's status from its latest update by ``reported_on`` (then by entry order)."""
-    return session.exec(
-        select(ProgressUpdate.status)
-        .where(
-            ProgressUpdate.recommendation_id == recommendation_id,
-            ProgressUpdate.organisation_id == organisation_id,
-        )
-        .order_by(ProgressUpdate.reported_on.desc(), ProgressUpdate.id.desc())
-        .limit(1)
-    ).one()
+_LOCKED_STATUS = (
+    select(
+        _RECOMMENDATION.c.id, _RECOMMENDATION.c.ref, _RECOMMENDATION.c.status, _RECOMMENDATION.c.last_event_on
+    )
+    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .with_for_update()
+)
+_EVIDENCE_COUNT = select(func.count()).where(
+    _EVIDENCE.c.recommendation_id == bindparam("recommendation_id"),
+    _EVIDENCE.c.organisation_id == bindparam("organisation_id"),
+)
+_LATEST_STATUS = (
+    select(_UPDATE.c.status)
+    .where(
+        _UPDATE.c.recommendation_id == bindparam("recommendation_id"),
+        _UPDATE.c.organisation_id == bindparam("organisation_id"),
+    )
+    .order_by(_UPDATE.c.reported_on.desc(), _UPDATE.c.id.desc())
+    .limit(1)
+)
+_INSERT_UPDATE = insert(_UPDATE).returning(_UPDATE.c.id)
+_SET_OWNER = (
+    update(_OWNER)
+    .where(_OWNER.c.id == bindparam("owner_id"))
+    .values(
+        status=bindparam("status"),
+        last_reported_on=bindparam("last_reported_on"),
+        updated_at=bindparam("now"),
+    )
+)
+_SET_RECOMMENDATION = (
+    update(_RECOMMENDATION)
+    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .values(
+        status=bindparam("status"),
+        last_event_on=bindparam("last_event_on"),
+        updated_at=bindparam("now"),
+        version=_RECOMMENDATION.c.version + 1,
+    )
+)
 
 
 def record_progress(
@@ -124,7 +161,13 @@ def record_progress(
     reported_on = data.reported_on or today
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
-    recommendation = lock_recommendation(session, recommendation_id)
+    connection = session.connection()
+    # Read with a row lock, so that concurrent writers to one recommendation take turns.
+    recommendation = connection.execute(
+        _LOCKED_STATUS, {"recommendation_id": recommendation_id}
+    ).one_or_none()
+    if recommendation is None:
+        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
     if Status(recommendation.status) in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "
@@ -132,54 +175,63 @@ def record_progress(
             code="recommendation_closed",
         )
     owners = _owners(session, recommendation.id)
-    owner, organisation = acting_owner(
+    owner = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code, owners=owners
     )
-    if evidence_required(data.status, lambda: _evidence_count(session, recommendation.id, organisation.id)):
+    keys = {"recommendation_id": recommendation.id, "organisation_id": owner.id}
+    if evidence_required(data.status, lambda: connection.execute(_EVIDENCE_COUNT, keys).scalar_one()):
         raise RuleViolation(
-            f"{organisation.code} has no evidence link on recommendation {recommendation.ref}; "
+            f"{owner.code} has no evidence link on recommendation {recommendation.ref}; "
             "add one before reporting it implemented.",
             code="evidence_required",
         )
-    update = ProgressUpdate(
-        recommendation_id=recommendation.id,
-        organisation_id=organisation.id,
-        author=data.author,
-        narrative=data.narrative,
-        status=data.status,
-        reported_on=reported_on,
-        created_at=now,
-    )
-    session.add(update)
-    session.flush()
+    values = {
+        **keys,
+        "author": data.author,
+        "narrative": data.narrative,
+        "status": data.status.value,
+        "reported_on": reported_on,
+        "created_at": now,
+    }
+    update_id = connection.execute(_INSERT_UPDATE, values).scalar_one()
     if owner.last_reported_on is None or reported_on >= owner.last_reported_on:
-        owner.status = data.status  # the newest update: latest by date, then by entry
+        owner_status = values["status"]  # the newest update: latest by date, then by entry
     else:  # a backdated update: an earlier one may still be the latest
-        owner.status = _latest_status(session, recommendation.id, organisation.id)
-    owner.last_reported_on = max(owner.last_reported_on or reported_on, reported_on)
-    owner.updated_at = now
-    session.add(owner)
-    session.flush()
-    before = recommendation.status
-    recommendation.status = roll_up(o.status for o, _ in owners)  # owner's row is among them
-    recommendation.last_event_on = max(recommendation.last_event_on or reported_on, reported_on)
-    recommendation.updated_at = now
-    versions.bump(recommendation)
-    session.add(recommendation)
+        owner_status = connection.execute(_LATEST_STATUS, keys).scalar_one()
+    connection.execute(
+        _SET_OWNER,
+        {
+            "owner_id": owner.owner_id,
+            "status": owner_status,
+            "last_reported_on": max(owner.last_reported_on or reported_on, reported_on),
+            "now": now,
+        },
+    )
+    status = roll_up(owner_status if o.id == owner.id else o.status for o in owners)
+    connection.execute(
+        _SET_RECOMMENDATION,
+        {
+            "recommendation_id": recommendation.id,
+            "status": status.value,
+            "last_event_on": max(recommendation.last_event_on or reported_on, reported_on),
+            "now": now,
+        },
+    )
+    created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,
         actor=actor,
         action="create",
         entity="progress_update",
-        entity_id=update.id,
+        entity_id=update_id,
         now=now,
         after={
-            **audit.snapshot(update),
-            "recommendation_status": {"before": before, "after": recommendation.status},
+            **audit.snapshot(created, exclude={"organisation_code"}),
+            "recommendation_status": {"before": recommendation.status, "after": status.value},
         },
     )
     session.commit()
-    return ProgressUpdatePublic(**update.model_dump(), organisation_code=organisation.code)
+    return created
 
 
 def list_progress_updates(
@@ -199,7 +251,7 @@ def add_evidence(
     session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
     recommendation = lock_recommendation(session, recommendation.id)
-    _, organisation = acting_owner(
+    organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )
     if data.progress_update_id is not None:

@@ -24,7 +24,7 @@ def change_target_date(
     now: datetime,
 ) -> Recommendation:
     recommendation = lock_recommendation(session, recommendation.id)
-    _, organisation = acting_owner(
+    organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )
     report = session.get(Report, recommendation.report_id)
