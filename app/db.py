@@ -151,6 +151,11 @@ def get_engine() -> Engine:
     return create_db_engine(get_settings())
 
 
+def writers(engine: Engine) -> Engine:
+    """``engine`` for transactions that will write: on SQLite they take the write lock up front."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
 @contextmanager
 def session_scope(engine: Engine | None = None, *, writes: bool = True) -> Iterator[Session]:
     """A session on its own connection; the caller commits.

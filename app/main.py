@@ -22,7 +22,7 @@ from app.api.shared_answers import AnswerStore, SharedAnswerMiddleware
 from app.change_counter import create_change_counter
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import create_db_engine, session_scope
+from app.db import create_db_engine, writers
 from app.errors import AllowedMethods, install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
@@ -73,11 +73,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
+    app.state.writers_engine = writers(app.state.engine)
     app.state.clock = Clock(timezone=settings.timezone)
     app.state.change_counter = create_change_counter(app.state.engine)
     app.state.answer_store = AnswerStore()
     app.state.key_cache = KeyCache()
-    app.state.idempotency_store = IdempotencyStore(lambda: session_scope(app.state.engine))
+    app.state.idempotency_store = IdempotencyStore(app.state.writers_engine.begin)
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_handler)
     routers = [

@@ -128,13 +128,9 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
         finally:
             session.rollback()
 
-    @contextmanager
-    def same_session():
-        yield session
-
     application = create_app(settings)
     application.state.clock = clock
-    application.state.idempotency_store = IdempotencyStore(same_session)
+    application.state.idempotency_store = IdempotencyStore(session_transaction(session))
     application.dependency_overrides[get_session] = request_session
     application.dependency_overrides[get_engine] = lambda: engine
     application.dependency_overrides[get_settings] = lambda: settings
@@ -145,6 +141,21 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     # The counter too is read inside the test's transaction.
     application.state.change_counter = SessionChangeCounter(session)
     return application
+
+
+def session_transaction(session: Session):
+    """Like ``Engine.begin``, in the test's session: committed (to its savepoint) or rolled back."""
+
+    @contextmanager
+    def transaction():
+        try:
+            yield session.connection()
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+    return transaction
 
 
 class SessionChangeCounter:

@@ -14,13 +14,13 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import WRITE_OPTION, session_scope
+from app.db import session_scope
 from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report, Role
@@ -51,9 +51,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     answered from memory (a 304, a cached summary) never takes a connection, and none of
     this runs database calls on the event loop.
     """
-    engine: Engine = request.app.state.engine
-    if request.method not in SAFE_METHODS:
-        engine = engine.execution_options(**{WRITE_OPTION: True})
+    state = request.app.state
+    engine: Engine = state.engine if request.method in SAFE_METHODS else state.writers_engine
     session = Session(bind=engine, expire_on_commit=False)
     watch_idempotent_write(request, session)
     try:
@@ -89,7 +88,7 @@ def watch_idempotent_write(request: Request, session: Session) -> None:
     """When the request carries an Idempotency-Key, its record commits with the write."""
     record_id = getattr(request.state, "idempotency_record_id", None)
     if record_id is not None:
-        event.listen(session, "before_commit", lambda s: idempotency.mark_committed(s, record_id), once=True)
+        idempotency.commit_record_with(session, record_id)
 
 
 async def get_clock(request: Request) -> Clock:

@@ -1,6 +1,5 @@
 """Idempotency records are kept for RETENTION, then purged in passing by a later claim."""
 
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -8,17 +7,14 @@ from sqlmodel import select
 
 from app.models import IdempotencyRecord
 from app.services.idempotency import PURGE_EVERY, RETENTION, IdempotencyStore, Outcome
+from tests.conftest import session_transaction
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def store(session):
-    @contextmanager
-    def same_session():
-        yield session
-
-    return IdempotencyStore(same_session)
+    return IdempotencyStore(session_transaction(session))
 
 
 def _keys(session) -> set[str]:
