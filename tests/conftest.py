@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.api.deps import get_engine, get_key_usage_recorder, get_session, get_settings
+from app.api.deps import get_engine, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
 from app.db import create_db_engine, normalise_database_url
@@ -135,9 +135,7 @@ def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock)
     application.dependency_overrides[get_engine] = lambda: engine
     application.dependency_overrides[get_settings] = lambda: settings
     # Keys are used inside the test's transaction, so their use is recorded there too.
-    application.dependency_overrides[get_key_usage_recorder] = lambda: (
-        lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
-    )
+    application.state.key_usage_recorder = lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
     # The counter too is read inside the test's transaction.
     application.state.change_counter = SessionChangeCounter(session)
     return application

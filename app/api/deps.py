@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
@@ -126,10 +126,8 @@ bearer = HTTPBearer(
 KeyUsageRecorder = Callable[[int, datetime], None]
 
 
-async def get_key_usage_recorder(request: Request) -> KeyUsageRecorder:
+def key_usage_recorder(engine: Engine) -> KeyUsageRecorder:
     """Records a key's last use on a connection of its own, outside the request's transaction."""
-
-    engine: Engine = request.app.state.engine
 
     def record(api_key_id: int, now: datetime) -> None:
         try:
@@ -141,19 +139,19 @@ async def get_key_usage_recorder(request: Request) -> KeyUsageRecorder:
     return record
 
 
-async def get_actor(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    record_use: Annotated[KeyUsageRecorder, Depends(get_key_usage_recorder)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def identify(
+    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
     """Who is calling: the key's role and organisation, or an anonymous reader."""
     request_id = getattr(request.state, "request_id", None)
     if credentials is None:
         return replace(ANONYMOUS, request_id=request_id)
-    cache: KeyCache = request.app.state.key_cache
-    settings: Settings = request.app.state.settings
+    state = request.app.state
+    cache: KeyCache = state.key_cache
+    settings: Settings = state.settings
     key_hash = keys.hash_key(credentials.credentials, settings.key_secret)
     api_key = cache.get(key_hash)
     if api_key is None:
@@ -163,9 +161,9 @@ async def get_actor(
         if api_key is None:
             raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
         cache.put(key_hash, api_key)
-    now = clock.now()
+    now = state.clock.now()
     if cache.claim_touch(api_key, now):
-        await run_in_threadpool(record_use, api_key.id, now)
+        await run_in_threadpool(state.key_usage_recorder, api_key.id, now)
     return Actor(
         role=Role(api_key.role),
         api_key_id=api_key.id,
@@ -188,9 +186,14 @@ def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | 
 
 
 def require(roles: frozenset[Role], *, read: bool = False):
-    """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed)."""
+    """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed).
 
-    async def dependency(actor: Annotated[Actor, Depends(get_actor)], request: Request) -> Actor:
+    It identifies the caller itself rather than through a further dependency: FastAPI's cost
+    is per dependency, on every request.
+    """
+
+    async def dependency(request: Request, session: SessionDep, credentials: CredentialsDep) -> Actor:
+        actor = await identify(request, session, credentials)
         if actor.is_anonymous:
             if read and request.app.state.settings.anonymous_reads:
                 return actor
@@ -230,22 +233,25 @@ ReportDep = Annotated[Report, Depends(valid_report)]
 RecommendationDep = Annotated[Recommendation, Depends(valid_recommendation)]
 
 
-async def document_idempotency_key(
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            pattern=r"^[\x21-\x7e]+$",  # visible ASCII, as IdempotencyMiddleware requires
-            description=(
+# Declared for the OpenAPI document only: IdempotencyMiddleware reads and checks the header
+# before routing, so a dependency would only repeat its work on every request.
+IDEMPOTENT = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": (
                 "Optional. A unique key for this request: a retry with the same key gets the first answer "
                 "again and changes nothing. Keys are kept at least 24 hours."
             ),
-        ),
-    ] = None,
-) -> None:
-    """Declares the header for the OpenAPI document; IdempotencyMiddleware does the work."""
-
-
-IDEMPOTENT = Depends(document_idempotency_key)
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "pattern": r"^[\x21-\x7e]+$",  # visible ASCII, as IdempotencyMiddleware requires
+                "title": "Idempotency-Key",
+            },
+        }
+    ]
+}

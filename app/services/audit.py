@@ -71,11 +71,15 @@ _INSERT_EVENT = insert(AuditEvent.__table__)
 _FEED_LOCK = 73012018
 
 
+_TAKE_FEED_LOCK = text("SELECT pg_advisory_xact_lock(:lock)").bindparams(lock=_FEED_LOCK)
+
+
 def _serialise_commits(session: Session) -> None:
     if session.info.get("feed_locked"):
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _FEED_LOCK})
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_TAKE_FEED_LOCK)
     session.info["feed_locked"] = True
 
 

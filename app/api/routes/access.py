@@ -17,7 +17,7 @@ router = APIRouter(tags=["access"])
 
 @router.post(
     "/keys",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Create an API key (admin); the key is shown once",
@@ -61,7 +61,7 @@ def list_keys(
 
 @router.post(
     "/keys/{key_id}/revoke",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=ApiKeyPublic,
     summary="Revoke an API key (admin); it stops working at once",
     responses=problems(401, 403, 404, 409, 413, 422),

@@ -46,7 +46,7 @@ def list_organisations(
 
 @router.post(
     "",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=OrganisationPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Create an organisation (admin)",

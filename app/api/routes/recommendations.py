@@ -150,7 +150,7 @@ async def list_report_recommendations(
 
 @router.post(
     "/reports/{report_id}/recommendations",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=RecommendationPublic,
     status_code=status.HTTP_201_CREATED,
     responses={
@@ -205,7 +205,7 @@ async def read_recommendation(
 
 @router.post(
     "/recommendations/{recommendation_id}/progress-updates",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=ProgressUpdatePublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(400, 401, 403, 404, 409, 413, 422),
@@ -255,7 +255,7 @@ def list_progress_updates(
 
 @router.post(
     "/recommendations/{recommendation_id}/evidence-links",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=EvidenceLinkPublic,
     status_code=status.HTTP_201_CREATED,
     responses=problems(400, 401, 403, 404, 409, 413, 422),
@@ -354,7 +354,7 @@ def list_target_date_revisions(
 
 @router.post(
     "/recommendations/{recommendation_id}/decisions",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=DecisionPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Verify, close without implementation, or reopen (assurers and admins)",

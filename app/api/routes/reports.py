@@ -46,7 +46,7 @@ def list_reports(
 
 @router.post(
     "",
-    dependencies=[IDEMPOTENT],
+    openapi_extra=IDEMPOTENT,
     response_model=ReportPublic,
     status_code=status.HTTP_201_CREATED,
     responses={
