@@ -776,6 +776,42 @@ def _postgres_scalar(url: str, sql: str) -> int:
         engine.dispose()
 
 
+def postgres_server_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process, when it runs on this machine (its CPU is then counted)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            # A backend's parent is the postmaster, read while the backend is still there.
+            with suppress(OSError, ValueError, IndexError):
+                stat = Path(f"/proc/{backend}/stat").read_text()
+                return int(stat[stat.rindex(")") + 2 :].split()[1])
+            return None
+    finally:
+        engine.dispose()
+
+
+class CpuWatch:
+    """CPU seconds (user + system) used by a process tree while the block runs."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid, self.seconds = pid, None
+
+    def __enter__(self) -> CpuWatch:
+        self._start = tree_cpu_seconds(self.pid) if self.pid else None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._start is not None:
+            self.seconds = tree_cpu_seconds(self.pid) - self._start
+
+    def ms_per(self, requests: int) -> float | None:
+        return round(self.seconds * 1000 / requests, 2) if self.seconds is not None and requests else None
+
+
 def unloaded_ms(base: str, probe: tuple | None, auth: dict, timeout: float = 120.0) -> dict:
     """One request at a time, no other load: the median of up to three (one when it is slow)."""
     if probe is None:
@@ -832,6 +868,7 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
 
     server = ApiServer(env, port, options.workers, logs / f"{tag}-server.log", database_url)
     base = server.base
+    database_pid = postgres_server_pid(database_url) if engine == "postgresql" else None
     peak = 0.0
     try:
         server.start()
@@ -871,10 +908,16 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
                 server.settle(options.settle)
             before = count_rows(database_url, "progress_update") if scenario.writes else None
             offset = server.log_offset()
-            with MemoryWatch(server.pid) as memory:
+            with (
+                MemoryWatch(server.pid) as memory,
+                CpuWatch(server.pid) as api_cpu,
+                CpuWatch(database_pid) as database_cpu,
+            ):
                 raw = options.load.run(url, spec["script"], wrk_env)
             row.update(summarise(raw))
             row["peak_rss_mb"] = memory.peak_mb
+            row["api_cpu_ms"] = api_cpu.ms_per(row["requests"])
+            row["database_cpu_ms"] = database_cpu.ms_per(row["requests"])
             peak = max(peak, memory.peak_mb)
             if scenario.writes:
                 after = settled_count(database_url, "progress_update")
@@ -1113,7 +1156,10 @@ def render_markdown(results: dict) -> str:
         "**Alone:** one request with nothing else running (median of up to three, before the load): "
         "the latency without queueing. **First:** the first of those: for a list or summary, the "
         "answer computed from the database (later ones come from the answer cache until the next "
-        "write). Between scenarios the API is given time to finish what wrk "
+        "write). **API CPU, DB CPU:** CPU time (user + system) used during the run by the API process "
+        "tree and by the PostgreSQL server's processes (SQLite works inside the API), per answered "
+        "request: what bounds a scenario that keeps a CPU busy. Between scenarios the API is given "
+        "time to finish what wrk "
         "abandoned at the end of a run, and restarted if it cannot.",
     ]
     if results.get("postgres"):
@@ -1151,13 +1197,13 @@ def render_markdown(results: dict) -> str:
                 continue
         lines += [
             "| scenario | req/s | p50 ms | p99 ms | errors | vs ceiling | peak RSS MB | alone ms | first ms "
-            "| target (part 5) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| API CPU ms | DB CPU ms | target (part 5) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         unanswered = f"> {results['load']['duration_s']:g} s"
         for row in cell.get("rows", []):
             if row.get("skipped"):
-                lines.append(_row(row["title"], row["skipped"], *[""] * 8))
+                lines.append(_row(row["title"], row["skipped"], *[""] * 10))
                 continue
             verdict = target_verdict(engine, scale, row["key"], row, cell, s_cells.get(engine))
             lines.append(
@@ -1171,6 +1217,8 @@ def render_markdown(results: dict) -> str:
                     _fmt(row.get("peak_rss_mb")),
                     row.get("alone_note") or _fmt(row.get("alone_ms")),
                     row.get("alone_note") or _fmt(row.get("first_ms")),
+                    _fmt(row.get("api_cpu_ms"), 2),
+                    _fmt(row.get("database_cpu_ms"), 2),
                     verdict,
                 )
             )
@@ -1184,6 +1232,8 @@ def render_markdown(results: dict) -> str:
                     _fmt(ceiling["p99_ms"], 2),
                     _fmt(ceiling["errors"]),
                     "1.00",
+                    "",
+                    "",
                     "",
                     "",
                     "",

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,27 @@ def test_a_rewritten_report_keeps_its_hand_written_history(tmp_path):
     assert harness.kept_history(report) == history
     report.write_text("# Benchmarks\n\nno marker: nothing to keep\n")
     assert harness.kept_history(report) == ""
+
+
+def test_each_scenario_reports_the_api_cpu_it_used(bench_run):
+    # SQLite works inside the API, so only the API's CPU is counted; the write scenarios
+    # insert rows, which takes CPU whatever the machine.
+    _, _, results = bench_run
+    rows = {row["key"]: row for row in results["cells"][0]["rows"]}
+    for key in ("f", "g"):
+        assert rows[key]["api_cpu_ms"] > 0, key
+        assert rows[key]["database_cpu_ms"] is None, key
+
+
+def test_cpu_of_a_process_tree_counts_its_children():
+    harness = _harness()
+    spin = "import time\nend = time.process_time() + 2\nwhile time.process_time() < end: pass"
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        with harness.CpuWatch(os.getpid()) as watch:
+            time.sleep(0.5)  # the child spins meanwhile, as a uvicorn worker would serve
+    finally:
+        child.kill()
+        child.wait()
+    assert watch.seconds is not None and watch.seconds > 0.05
+    assert harness.CpuWatch(None).ms_per(10) is None  # no process to watch: no figure
