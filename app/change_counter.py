@@ -9,6 +9,8 @@ straight through the driver, on PostgreSQL through psycopg's asynchronous
 connections, from a small pool of their own.
 """
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from psycopg import AsyncConnection
@@ -60,9 +62,57 @@ class SQLiteChangeCounter:
         self._engine.dispose()
 
 
+class CoalescedReads:
+    """Reads asked for together share one query.
+
+    A read waits for the first query that starts after it was asked for, never for one
+    already under way (which may have missed a write committed just before): the reads asked
+    for while a query runs gather, and one query starts for them all when it ends. Under a
+    dashboard's concurrent polls one round trip answers many, and each still sees every write
+    committed before it asked.
+    """
+
+    def __init__(self, query: Callable[[], Awaitable[int]]) -> None:
+        self._query = query
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gathering: asyncio.Future[int] | None = None  # the next query's answer
+        self._running: asyncio.Task | None = None
+
+    async def read(self) -> int:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests make several): start afresh
+            self._loop, self._gathering, self._running = loop, None, None
+        answer = self._gathering
+        if answer is None:
+            answer = self._gathering = loop.create_future()
+            # Failures reach every reader still waiting; none is left unread if all went away.
+            answer.add_done_callback(lambda done: done.cancelled() or done.exception())
+            if self._running is None:
+                self._start()
+        return await asyncio.shield(answer)
+
+    def _start(self) -> None:
+        answer, self._gathering = self._gathering, None
+        self._running = asyncio.get_running_loop().create_task(self._run(answer))
+
+    async def _run(self, answer: asyncio.Future[int]) -> None:
+        try:
+            answer.set_result(await self._query())
+        except asyncio.CancelledError:
+            answer.cancel()
+            raise
+        except Exception as exc:
+            answer.set_exception(exc)
+        finally:
+            self._running = None
+            if self._gathering is not None:
+                self._start()
+
+
 class PostgresChangeCounter:
-    """Autocommit connections, so the read is one round trip; the pool opens on first use
-    (it needs the running loop) and replaces connections broken by an outage."""
+    """Autocommit connections, so the read is one round trip, shared by the reads asked for
+    together (``CoalescedReads``); the pool opens on first use (it needs the running loop) and
+    replaces connections broken by an outage."""
 
     def __init__(self, url: str, *, size: int, timeout: float) -> None:
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -76,8 +126,12 @@ class PostgresChangeCounter:
             name="change-counter",
         )
         self._opened = False
+        self._reads = CoalescedReads(self._query)
 
     async def read(self) -> int:
+        return await self._reads.read()
+
+    async def _query(self) -> int:
         try:
             if not self._opened:
                 self._opened = True

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.change_counter import DatabaseUnavailable, create_change_counter
+from app.change_counter import CoalescedReads, DatabaseUnavailable, create_change_counter
 from app.config import Settings
 from app.db import create_db_engine, session_scope
 from app.domain.access import SYSTEM
@@ -67,3 +67,65 @@ def test_an_unreachable_database_is_unavailable_not_an_error(database_url, tmp_p
 
     asyncio.run(scenario())
     engine.dispose()
+
+
+class CountingQuery:
+    """A query that answers how many queries had started when it started, after a pause."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.started = 0
+        self.fail = fail
+
+    async def __call__(self) -> int:
+        self.started += 1
+        number = self.started
+        await asyncio.sleep(0.01)
+        if self.fail:
+            raise DatabaseUnavailable()
+        return number
+
+
+def test_reads_asked_for_together_share_a_query():
+    query = CountingQuery()
+    reads = CoalescedReads(query)
+
+    async def scenario() -> list[int]:
+        return await asyncio.gather(*(reads.read() for _ in range(20)))
+
+    answers = asyncio.run(scenario())
+    # The first read starts a query at once; the other 19, asked for before it began, share the next.
+    assert query.started == 2
+    assert answers == [1] + [2] * 19
+
+
+def test_a_read_never_takes_the_answer_of_a_query_already_under_way():
+    query = CountingQuery()
+    reads = CoalescedReads(query)
+
+    async def scenario() -> tuple[int, int, int]:
+        first = asyncio.ensure_future(reads.read())
+        while query.started == 0:
+            await asyncio.sleep(0)
+        later = await reads.read()  # asked for while query 1 runs: a write may have committed since
+        return await first, later, await reads.read()
+
+    assert asyncio.run(scenario()) == (1, 2, 3)
+
+
+def test_a_failed_query_fails_its_readers_and_the_next_read_queries_again():
+    query = CountingQuery(fail=True)
+    reads = CoalescedReads(query)
+
+    async def scenario() -> None:
+        results = await asyncio.gather(*(reads.read() for _ in range(3)), return_exceptions=True)
+        assert all(isinstance(result, DatabaseUnavailable) for result in results)
+        query.fail = False
+        assert await reads.read() == query.started
+
+    asyncio.run(scenario())
+
+    async def on_another_loop() -> int:
+        return await reads.read()
+
+    # A second event loop (the tests' clients make several): the reads start afresh on it.
+    assert asyncio.run(on_another_loop()) == query.started
