@@ -739,12 +739,16 @@ class ApiServer:
 
 
 def tree_cpu_seconds(pid: int) -> float:
+    """CPU used by the process tree so far, its exited children included (PostgreSQL's backends
+    come and go: a backend that has ended is counted in its parent's cutime and cstime)."""
     ticks = 0
     for member in process_tree(pid):
         with suppress(OSError, ValueError, IndexError):
             stat = Path(f"/proc/{member}/stat").read_text()
             fields = stat[stat.rindex(")") + 2 :].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
+            if member == pid:
+                ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children reaped
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
