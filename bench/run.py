@@ -1062,7 +1062,9 @@ def machine() -> dict:
     }
 
 
-def commit() -> dict:
+def commit(report: Path | None = None) -> dict:
+    """HEAD, and whether the tree differs from it (the report this run rewrites aside)."""
+
     def git(*args: str) -> str:
         # --no-optional-locks: read only, not even an index refresh
         result = subprocess.run(
@@ -1070,7 +1072,9 @@ def commit() -> dict:
         )
         return result.stdout.strip() if result.returncode == 0 else ""
 
-    changed = git("status", "--porcelain", "--untracked-files=no")
+    changed = git("diff", "--name-only", "HEAD").splitlines()  # staged or not, tracked files only
+    if report is not None:
+        changed = [path for path in changed if (ROOT / path).resolve() != report.resolve()]
     return {
         "hash": git("rev-parse", "HEAD") or "unknown",
         "subject": git("log", "-1", "--format=%s"),
@@ -1493,7 +1497,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": machine(),
-        "commit": commit(),
+        "commit": commit(args.output),
         "load": {
             "wrk_version": wrk_version(wrk),
             "threads": load.threads,
