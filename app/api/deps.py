@@ -1,8 +1,9 @@
 """Dependencies the routes share: session, clock, settings and get-or-404 lookups.
 
 FastAPI resolves every dependency of every request, so the ones on the path of every
-request read the application's state (settings, engine, key cache) directly rather than
-through further dependencies; the clock stays a dependency, the one thing that reads it.
+request read the application's state (settings, engine, key cache, the clock object)
+directly rather than through further dependencies. The clock is the one thing that reads
+the time; routes take it as a dependency (``ClockDep``), so a test can set another.
 """
 
 import logging
