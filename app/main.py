@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api.conditional import NotModified, not_modified_handler
-from app.api.deps import key_usage_recorder
 from app.api.responses import problems_as_problem_json
 from app.api.routes import (
     access,
@@ -27,6 +26,7 @@ from app.db import create_db_engine, writers
 from app.errors import AllowedMethods, install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from app.services import keys
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
 
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     app.state.writers_engine = writers(app.state.engine)
-    app.state.key_usage_recorder = key_usage_recorder(app.state.engine)
+    app.state.key_usage_recorder = keys.usage_recorder(app.state.engine)
     app.state.clock = Clock(timezone=settings.timezone)
     app.state.change_counter = create_change_counter(app.state.engine)
     app.state.answer_store = AnswerStore()

@@ -243,16 +243,22 @@ def tail(path: Path, lines: int = 25) -> str:
 # -- memory of the API process tree -------------------------------------------------------
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command's name: [0] state, [1] ppid, [11] utime,
+    [12] stime, [13] cutime, [14] cstime. OSError once the process is gone."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            ppid = int(_stat(entry.name)[1])
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         if ppid == pid:
             found.append(int(entry.name))
     return found
@@ -744,8 +750,7 @@ def tree_cpu_seconds(pid: int) -> float:
     ticks = 0
     for member in process_tree(pid):
         with suppress(OSError, ValueError, IndexError):
-            stat = Path(f"/proc/{member}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
+            fields = _stat(member)
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
             if member == pid:
                 ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children reaped
@@ -791,8 +796,7 @@ def postgres_server_pid(url: str) -> int | None:
             backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
             # A backend's parent is the postmaster, read while the backend is still there.
             with suppress(OSError, ValueError, IndexError):
-                stat = Path(f"/proc/{backend}/stat").read_text()
-                return int(stat[stat.rindex(")") + 2 :].split()[1])
+                return int(_stat(backend)[1])
             return None
     finally:
         engine.dispose()

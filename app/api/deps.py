@@ -6,22 +6,18 @@ directly rather than through further dependencies. The clock is the one thing th
 the time; routes take it as a dependency (``ClockDep``), so a test can set another.
 """
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import session_scope
 from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report, Role
@@ -32,7 +28,6 @@ from app.services.key_cache import CachedKey, KeyCache
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-log = logging.getLogger("rectrack.auth")
 T = TypeVar("T")
 
 
@@ -122,22 +117,6 @@ bearer = HTTPBearer(
     scheme_name="ApiKey",
     description="An API key: `Authorization: Bearer rtk_...`. Make one with `rectrack keys create`.",
 )
-
-
-KeyUsageRecorder = Callable[[int, datetime], None]
-
-
-def key_usage_recorder(engine: Engine) -> KeyUsageRecorder:
-    """Records a key's last use on a connection of its own, outside the request's transaction."""
-
-    def record(api_key_id: int, now: datetime) -> None:
-        try:
-            with session_scope(engine) as session:
-                keys.touch(session, api_key_id=api_key_id, now=now)
-        except OperationalError:
-            log.info("last_used_at not updated for key %s: database busy", api_key_id)
-
-    return record
 
 
 CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

@@ -2,18 +2,24 @@
 
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
+from app.db import session_scope
 from app.domain.access import Actor
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Role
 from app.services import audit
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
+
+log = logging.getLogger("rectrack.auth")
 
 KEY_PREFIX = "rtk"
 # last_used_at is refreshed at most this often, so polling does not turn every read into a write.
@@ -92,6 +98,22 @@ def authenticate(session: Session, *, presented: str, secret: str) -> ApiKey | N
 def touch(session: Session, *, api_key_id: int, now: datetime) -> None:
     session.exec(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=now))
     session.commit()
+
+
+KeyUsageRecorder = Callable[[int, datetime], None]
+
+
+def usage_recorder(engine: Engine) -> KeyUsageRecorder:
+    """Records a key's last use on a connection of its own, outside the request's transaction."""
+
+    def record(api_key_id: int, now: datetime) -> None:
+        try:
+            with session_scope(engine) as session:
+                touch(session, api_key_id=api_key_id, now=now)
+        except OperationalError:
+            log.info("last_used_at not updated for key %s: database busy", api_key_id)
+
+    return record
 
 
 def list_keys(session: Session, *, limit: int, offset: int) -> tuple[list[ApiKey], int]:

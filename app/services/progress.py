@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Row, bindparam, func, insert, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app.domain.access import Actor, NotAllowed, acting_organisation
@@ -114,6 +114,19 @@ _LOCKED_STATUS = (
     .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
     .with_for_update()
 )
+
+
+def _lock_status(connection: Connection, recommendation_id: int) -> Row:
+    """``lock_recommendation`` for the writes that need only its ``id``, ``ref``, ``status`` and
+    ``last_event_on``: a row, not an ORM object."""
+    recommendation = connection.execute(
+        _LOCKED_STATUS, {"recommendation_id": recommendation_id}
+    ).one_or_none()
+    if recommendation is None:
+        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
+    return recommendation
+
+
 _EVIDENCE_COUNT = select(func.count()).where(
     _EVIDENCE.c.recommendation_id == bindparam("recommendation_id"),
     _EVIDENCE.c.organisation_id == bindparam("organisation_id"),
@@ -162,12 +175,7 @@ def record_progress(
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
-    # Read with a row lock, so that concurrent writers to one recommendation take turns.
-    recommendation = connection.execute(
-        _LOCKED_STATUS, {"recommendation_id": recommendation_id}
-    ).one_or_none()
-    if recommendation is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
+    recommendation = _lock_status(connection, recommendation_id)
     if Status(recommendation.status) in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "
@@ -250,7 +258,7 @@ def list_progress_updates(
 def add_evidence(
     session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
-    recommendation = lock_recommendation(session, recommendation.id)
+    recommendation = _lock_status(session.connection(), recommendation.id)
     organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )
