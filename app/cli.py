@@ -9,6 +9,13 @@ from app.clock import Clock
 from app.config import get_settings
 
 
+def _engine():
+    """The engine of a one-shot command."""
+    from app.db.engine import create_db_engine
+
+    return create_db_engine(get_settings())
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -25,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from app.migrations import downgrade, upgrade
+    from app.db.migrations import downgrade, upgrade
 
     url = get_settings().database_url
     if args.revision.startswith("-") or args.down:
@@ -36,18 +43,18 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    from app.db import session_scope
+    from app.db.sessions import session_scope
     from seed.loader import load_seed, read_seed
 
     data = read_seed()
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         result = load_seed(session, now=Clock().now(), data=data)
     print(result.describe(data["report"]["slug"]), file=sys.stderr)
     return 0
 
 
 def _overdue(args: argparse.Namespace) -> int:
-    from app.db import session_scope
+    from app.db.sessions import session_scope
     from app.errors import AppError
     from app.services.as_of import AsOf
     from app.services.reporting import overdue_recommendations, render
@@ -59,7 +66,7 @@ def _overdue(args: argparse.Namespace) -> int:
         today=clock.today(),
         due_soon_working_days=settings.due_soon_working_days,
     )
-    with session_scope(writes=False) as session:
+    with session_scope(_engine(), writes=False) as session:
         try:
             rows = list(
                 overdue_recommendations(
@@ -74,14 +81,14 @@ def _overdue(args: argparse.Namespace) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    from app.db import session_scope
+    from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
     from app.errors import AppError
     from app.models import Role
     from app.services import keys
 
     settings = get_settings()
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         try:
             _, key = keys.create_key(
                 session,
@@ -101,13 +108,13 @@ def _keys_create(args: argparse.Namespace) -> int:
 
 def _keys_bootstrap(args: argparse.Namespace) -> int:
     """Create the first admin key, once, and show it to the person at the terminal."""
-    from app.db import session_scope
+    from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
     from app.models import Role
     from app.services import keys
 
     settings = get_settings()
-    with session_scope() as session:
+    with session_scope(_engine()) as session:
         if keys.has_active_admin(session):
             print("An admin key already exists; make more with 'rectrack keys create'.", file=sys.stderr)
             return 0
@@ -134,7 +141,7 @@ def _import(args: argparse.Namespace) -> int:
     """Import a report's text: exit 1 when the import is refused, 2 when the file is not a report."""
     from pathlib import Path
 
-    from app.db import session_scope
+    from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
     from app.errors import AppError
     from app.importer.summary import render_summary
@@ -148,7 +155,7 @@ def _import(args: argparse.Namespace) -> int:
     options = importer.ImportOptions(
         slug=args.slug, received_date=args.received_date, regulator=args.regulator
     )
-    with session_scope(writes=not args.dry_run) as session:
+    with session_scope(_engine(), writes=not args.dry_run) as session:
         try:
             result = importer.import_text(
                 session,

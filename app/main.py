@@ -19,10 +19,11 @@ from app.api.routes import (
     summaries,
 )
 from app.api.shared_answers import AnswerStore, SharedAnswerMiddleware
-from app.change_counter import create_change_counter
 from app.clock import Clock
 from app.config import Settings, get_settings
-from app.db import create_db_engine, writers
+from app.db.change_counter import create_change_counter
+from app.db.engine import create_db_engine
+from app.db.sessions import writers
 from app.errors import AllowedMethods, install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging

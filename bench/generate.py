@@ -3,7 +3,7 @@
     python bench/generate.py --url sqlite:///bench/results/work/s.db --scale S
     python bench/generate.py --url postgresql://u:p@127.0.0.1:5432/db --scale L --manifest m.json
 
-The database must be empty; it is migrated first with ``app.migrations.upgrade``
+The database must be empty; it is migrated first with ``app.db.migrations.upgrade``
 (the only thing that creates tables). Rows are built in Python, deterministically
 from ``--seed``, then written table by table: ``COPY ... FROM STDIN`` on
 PostgreSQL, one ``executemany`` per batch on SQLite (values go through each
@@ -53,7 +53,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Engine, create_engine, func, inspect, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from app.db import normalise_database_url  # noqa: E402
+from app.db.engine import normalise_database_url  # noqa: E402
 from app.domain.deadlines import action_plan_due_date  # noqa: E402
 from app.domain.status import roll_up  # noqa: E402
 from app.services.calendars import calendar_for  # noqa: E402
@@ -817,7 +817,7 @@ def check(url: str) -> dict[str, int]:
 
 
 def generate(url: str, scale: Scale, seed: int = 20261101, migrate: bool = True) -> Manifest:
-    from app.migrations import upgrade
+    from app.db.migrations import upgrade
 
     timings: dict[str, float] = {}
     started = time.perf_counter()

@@ -431,7 +431,7 @@ def summarise(raw: dict) -> dict:
 
 def sqlalchemy_url(url: str) -> str:
     sys.path.insert(0, str(ROOT))
-    from app.db import normalise_database_url
+    from app.db.engine import normalise_database_url
 
     return normalise_database_url(url)
 

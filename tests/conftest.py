@@ -22,10 +22,10 @@ from sqlmodel import Session
 from app.api.deps import get_engine, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
-from app.db import create_db_engine, normalise_database_url
+from app.db.engine import create_db_engine, normalise_database_url
+from app.db.migrations import upgrade
 from app.domain.access import SYSTEM
 from app.main import create_app
-from app.migrations import upgrade
 from app.models import Role
 from app.services import audit, keys
 from app.services.idempotency import IdempotencyStore

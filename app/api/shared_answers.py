@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.change_counter import DatabaseUnavailable
+from app.db.change_counter import DatabaseUnavailable
 from app.domain.access import READ_ROLES
 from app.errors import app_error_response
 from app.models import Role

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from app.db import session_scope
+from app.db.sessions import session_scope
 from app.domain.access import Actor
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Role

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from app.migrations import head_revision
+from app.db.migrations import head_revision
 
 
 def test_healthz_needs_nothing(anonymous):

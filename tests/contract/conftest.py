@@ -16,10 +16,10 @@ import pytest
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db import session_scope
+from app.db.migrations import upgrade
+from app.db.sessions import session_scope
 from app.domain.access import SYSTEM
 from app.main import create_app
-from app.migrations import upgrade
 from app.models import Role
 from app.services import keys
 

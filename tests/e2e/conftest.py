@@ -27,8 +27,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from app.db import normalise_database_url
-from app.migrations import upgrade
+from app.db.engine import normalise_database_url
+from app.db.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtual environment pytest runs in

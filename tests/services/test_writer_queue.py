@@ -1,4 +1,4 @@
-"""SQLite writers of one process take turns on a lock of the process (app.db).
+"""SQLite writers of one process take turns on a lock of the process (app.db.writer_queue).
 
 SQLite's own busy handler sleeps between tries, so writers that met on SQLite's
 lock would mostly sleep; here a waiting writer must not even have asked SQLite
@@ -17,10 +17,11 @@ from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from app.config import Settings
-from app.db import WRITE_OPTION, create_db_engine, session_scope
+from app.db.engine import create_db_engine
+from app.db.migrations import upgrade
+from app.db.sessions import WRITE_OPTION, session_scope
 from app.domain.access import SYSTEM
 from app.main import create_app
-from app.migrations import upgrade
 from app.models import ApiKey, Role
 from app.services import keys
 

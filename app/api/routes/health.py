@@ -4,8 +4,8 @@ from sqlalchemy import Engine
 
 from app.api.deps import get_engine
 from app.api.responses import problems
+from app.db.migrations import current_revision, head_revision
 from app.errors import problem_response
-from app.migrations import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
 
