@@ -7,6 +7,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api.conditional import NotModified, not_modified_handler
+from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware
+from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.idempotency import IdempotencyMiddleware
+from app.api.middleware.request_context import RequestContextMiddleware
+from app.api.problems import AllowedMethods, install_error_handlers
 from app.api.responses import problems_as_problem_json
 from app.api.routes import (
     access,
@@ -18,15 +23,12 @@ from app.api.routes import (
     reports,
     summaries,
 )
-from app.api.shared_answers import AnswerStore, SharedAnswerMiddleware
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.sessions import writers
-from app.errors import AllowedMethods, install_error_handlers
-from app.idempotency import IdempotencyMiddleware
-from app.observability import BodySizeLimitMiddleware, RequestContextMiddleware, configure_logging
+from app.logs import configure_logging
 from app.services import keys
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache

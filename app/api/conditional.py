@@ -20,7 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
-from app.api.shared_answers import CACHE_CONTROL, AnswerKey, answer_key, answer_origin, holds_tag
+from app.api.middleware.answer_cache import CACHE_CONTROL, AnswerKey, answer_key, answer_origin, holds_tag
 from app.errors import PreconditionFailed, PreconditionRequired
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.errors import PROBLEM_MEDIA_TYPE, Problem
+from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
 
 _EXAMPLES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "There was an error parsing the body"),

@@ -21,16 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from app.errors import ServiceUnavailable
+from app.errors import DatabaseUnavailable
 from app.services import audit
-
-
-class DatabaseUnavailable(ServiceUnavailable):
-    code = "database_unavailable"
-    headers = {"Retry-After": "5"}
-
-    def __init__(self) -> None:
-        super().__init__("The database is unavailable; try again shortly.")
 
 
 class ChangeCounter(Protocol):

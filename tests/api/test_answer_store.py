@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.shared_answers import AnswerStore, StoredAnswer, answer_key, holds_tag
+from app.api.middleware.answer_cache import AnswerStore, StoredAnswer, answer_key, holds_tag
 
 DAY = date(2018, 7, 2)
 ORIGIN = ("http", "testserver", "")

@@ -32,7 +32,7 @@ def test_access_log_is_json_with_the_request_id(client, seeded, caplog):
     fields = record.fields
     assert fields["request_id"] == "trace-42" and fields["status"] == 200
     assert fields["route"] == "/api/v1/reports"
-    from app.observability import JsonFormatter
+    from app.logs import JsonFormatter
 
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "trace-42" and line["level"] == "info"

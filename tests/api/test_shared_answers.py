@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.api.shared_answers import AnswerKey, StoredAnswer, answer_key
+from app.api.middleware.answer_cache import AnswerKey, StoredAnswer, answer_key
 from app.clock import FixedClock
 from app.services import audit
 from app.services import summaries as summaries_service

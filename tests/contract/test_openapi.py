@@ -3,7 +3,7 @@ Schemathesis once found broken (see test_schemathesis.py for the full run)."""
 
 import pytest
 
-from app.errors import PROBLEM_MEDIA_TYPE
+from app.api.problems import PROBLEM_MEDIA_TYPE
 from app.main import create_app
 
 API = "/api/v1"

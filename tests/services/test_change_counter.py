@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 import pytest
 
 from app.config import Settings
-from app.db.change_counter import CoalescedReads, DatabaseUnavailable, create_change_counter
+from app.db.change_counter import CoalescedReads, create_change_counter
 from app.db.engine import create_db_engine
 from app.db.migrations import upgrade
 from app.db.sessions import session_scope
 from app.domain.access import SYSTEM
+from app.errors import DatabaseUnavailable
 from app.services import audit
 
 

@@ -3,9 +3,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 
 from app.api.deps import get_engine
+from app.api.problems import problem_response
 from app.api.responses import problems
 from app.db.migrations import current_revision, head_revision
-from app.errors import problem_response
 
 router = APIRouter(tags=["operations"])
 

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import AdminDep, ClockDep, SessionDep
+from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
 from app.api.responses import problems
-from app.errors import PROBLEM_MEDIA_TYPE, AppError, InvalidInput, Problem
+from app.errors import AppError, InvalidInput
 from app.schemas.common import Day, Name, Slug
 from app.schemas.imports import ImportResult
 from app.services import importer

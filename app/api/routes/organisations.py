@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, computed_answer, resource_etag
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
+from app.api.middleware.answer_cache import shared_answer
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
     AGAIN,
@@ -18,7 +19,6 @@ from app.api.responses import (
     same,
     with_etag,
 )
-from app.api.shared_answers import shared_answer
 from app.models import OrganisationKind
 from app.schemas.common import Page
 from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate

@@ -18,6 +18,7 @@ from app.api.deps import (
     SessionDep,
     in_worker_thread,
 )
+from app.api.middleware.answer_cache import shared_answer
 from app.api.pagination import PageDep, link_header, page_body, paged
 from app.api.responses import (
     AGAIN,
@@ -32,7 +33,6 @@ from app.api.responses import (
     same,
     with_etag,
 )
-from app.api.shared_answers import shared_answer
 from app.domain.deadlines import Rag
 from app.domain.status import Status
 from app.schemas.assurance import DecisionCreate, DecisionPublic, TargetDateChange, TargetDateRevisionPublic

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.conditional import CollectionETag, IfMatch, ReportETag, resource_etag
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, AssurerDep, ClockDep, ReaderDep, ReportDep, SessionDep
+from app.api.middleware.answer_cache import shared_answer
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
     AGAIN,
@@ -18,7 +19,6 @@ from app.api.responses import (
     same,
     with_etag,
 )
-from app.api.shared_answers import shared_answer
 from app.schemas.common import NO_NUL, Page
 from app.schemas.reports import DeadlineExplanation, ReportCreate, ReportPublic, ReportUpdate
 from app.services import reports as service

@@ -2,8 +2,8 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.conditional import CollectionETag, computed_answer
 from app.api.deps import AsOfDep, IdPath, ReaderDep, SessionDep
+from app.api.middleware.answer_cache import shared_answer
 from app.api.responses import conditional_read
-from app.api.shared_answers import shared_answer
 from app.schemas.summaries import PortfolioSummary, ReportSummary
 from app.services import reports
 from app.services import summaries as service

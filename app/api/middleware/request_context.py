@@ -1,21 +1,14 @@
-"""Request ids, JSON access logs and Prometheus metrics, as one ASGI middleware."""
+"""Request ids, access logs and Prometheus metrics, as one ASGI middleware."""
 
 import itertools
-import json
 import logging
 import re
-import sys
 import time
 import uuid
-from datetime import UTC, datetime
 
-from fastapi import HTTPException
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from app.errors import problem_response
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -42,34 +35,6 @@ LATENCY = Histogram(
 )
 
 access_log = logging.getLogger("rectrack.access")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: easy for log shippers, no parsing rules."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
-
-
-def configure_logging(level: str = "info") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True
 
 
 ROUTE_TEMPLATE = "rectrack.route_template"  # scope key for a template matched by our own middleware
@@ -135,59 +100,3 @@ class RequestContextMiddleware:
                     }
                 },
             )
-
-
-class BodyTooLarge(HTTPException):
-    """Raised while a streamed body is read; FastAPI lets HTTPExceptions through as they are."""
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"The request body is larger than {max_bytes} bytes.")
-
-
-class BodySizeLimitMiddleware:
-    """Refuse request bodies over ``max_bytes``: at once when declared, else as they stream in."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            request = Request(scope)
-            response = problem_response(
-                request, status=413, detail=f"The request body is larger than {self.max_bytes} bytes."
-            )
-            await response(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
-            return message
-
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            # Raised while a middleware (not a route) read the body.
-            if started:
-                raise
-            response = problem_response(
-                Request(scope), status=413, detail=BodyTooLarge(self.max_bytes).detail
-            )
-            await response(scope, receive, send)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import database_unavailable, problem_response
+from app.api.problems import database_unavailable, problem_response
 from app.services.idempotency import IdempotencyStore, Outcome
 
 HEADER = b"idempotency-key"

@@ -31,11 +31,11 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db.change_counter import DatabaseUnavailable
+from app.api.middleware.request_context import ROUTE_TEMPLATE
+from app.api.problems import app_error_response
 from app.domain.access import READ_ROLES
-from app.errors import app_error_response
+from app.errors import DatabaseUnavailable
 from app.models import Role
-from app.observability import ROUTE_TEMPLATE
 from app.schemas.common import Day
 from app.services import keys
 

@@ -1,0 +1,182 @@
+"""Errors as RFC 9457 problem documents.
+
+Services raise ``AppError`` subclasses (app.errors); the handlers installed by
+``install_error_handlers`` turn them, FastAPI's validation errors, Starlette's
+HTTP errors and anything unexpected into ``application/problem+json``.
+Nothing from an unexpected exception (text, trace) reaches the client.
+"""
+
+import logging
+import re
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError, DatabaseUnavailable
+
+log = logging.getLogger("rectrack.problems")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    request_id: str | None = None
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str | None = None,
+    detail: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if code:
+        body["code"] = code
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+        # Also set here: a 500 is answered outside the middleware that sets it.
+        headers = {**(headers or {}), "X-Request-ID": request_id}
+    body.update(extensions)
+    return JSONResponse(
+        {k: v for k, v in body.items() if v is not None},
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for error in exc.errors():
+        errors.append(
+            {
+                "location": [str(part) for part in error.get("loc", ())],
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    return errors
+
+
+def _describe(errors: list[dict[str, Any]]) -> str:
+    parts = [f"{'.'.join(e['location'])}: {e['message']}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+class AllowedMethods:
+    """What a 405's ``Allow`` says: the documented methods of the path requested.
+
+    Starlette's own ``Allow`` names only the first route that matches the path, though
+    GET and POST on one path are two routes. Where a literal path and a templated one both
+    match (/reports/import and /reports/{report_id}), the literal one answers, as routing does.
+    """
+
+    def __init__(self, routes: Iterable[tuple[str, Iterable[str]]]) -> None:
+        by_template: dict[str, set[str]] = {}
+        for template, methods in routes:
+            by_template.setdefault(template, set()).update(m.upper() for m in methods)
+        self._paths = [
+            (re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))), template.count("{"), methods)
+            for template, methods in by_template.items()
+        ]
+
+    def __call__(self, path: str) -> list[str]:
+        matches = [(params, methods) for regex, params, methods in self._paths if regex.fullmatch(path)]
+        if not matches:
+            return []
+        fewest = min(params for params, _ in matches)
+        return sorted({m for params, methods in matches if params == fewest for m in methods})
+
+
+def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+    """503: the database is down, or busy past the timeout (SQLite's lock)."""
+    log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
+    return app_error_response(request, DatabaseUnavailable())
+
+
+def app_error_response(request: Request, exc: AppError) -> JSONResponse:
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        code=exc.code,
+        headers=exc.headers,
+        **exc.extensions,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return app_error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        return problem_response(
+            request,
+            status=422,
+            title="Invalid request",
+            detail=_describe(errors),
+            code="validation_error",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"There is no resource at {request.url.path}."
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+            allowed = getattr(request.app.state, "allowed_methods", None)
+            if allowed is not None:
+                headers["Allow"] = ", ".join(allowed(request.url.path)) or headers.get("Allow", "")
+        return problem_response(request, status=exc.status_code, detail=detail, headers=headers or None)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        return database_unavailable(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return database_unavailable(request, exc)
+        return problem_response(
+            request,
+            status=500,
+            detail="Something went wrong on our side. The error has been logged.",
+            code="internal_error",
+        )
