@@ -25,8 +25,8 @@ from app.config import Settings
 from app.db.engine import create_db_engine, normalise_database_url
 from app.db.migrations import upgrade
 from app.domain.access import SYSTEM
+from app.domain.status import Role
 from app.main import create_app
-from app.models import Role
 from app.services import audit, keys
 from app.services.idempotency import IdempotencyStore
 

@@ -19,8 +19,9 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.config import Settings
 from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
+from app.domain.status import Role
 from app.errors import Forbidden, Unauthorized
-from app.models import Organisation, Recommendation, Report, Role
+from app.models import Organisation, Recommendation, Report
 from app.schemas.common import Day
 from app.services import idempotency, keys, organisations, recommendations, reports
 from app.services.as_of import AsOf

@@ -6,7 +6,7 @@ turn a refusal into a 403 problem document.
 
 from dataclasses import dataclass
 
-from app.models.access import Role
+from app.domain.status import Role
 
 READ_ROLES = frozenset(Role)
 OWNER_WRITE_ROLES = frozenset({Role.ADMIN, Role.ASSURER, Role.EDITOR})

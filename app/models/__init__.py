@@ -1,9 +1,9 @@
 """All tables, imported here so that ``SQLModel.metadata`` knows them."""
 
 from app.models import base as _base  # noqa: F401  (naming convention first)
-from app.models.access import ApiKey, AssuranceDecision, AuditEvent, DecisionKind, Role, TargetDateRevision
+from app.models.access import ApiKey, AssuranceDecision, AuditEvent, TargetDateRevision
 from app.models.idempotency import IdempotencyRecord
-from app.models.organisation import Organisation, OrganisationKind
+from app.models.organisation import Organisation
 from app.models.progress import EvidenceLink, ProgressUpdate
 from app.models.recommendation import (
     Recommendation,
@@ -16,13 +16,10 @@ __all__ = [
     "ApiKey",
     "AssuranceDecision",
     "AuditEvent",
-    "DecisionKind",
-    "Role",
     "TargetDateRevision",
     "EvidenceLink",
     "IdempotencyRecord",
     "Organisation",
-    "OrganisationKind",
     "ProgressUpdate",
     "Recommendation",
     "RecommendationCitation",

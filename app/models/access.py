@@ -1,18 +1,10 @@
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    ASSURER = "assurer"
-    EDITOR = "editor"
-    VIEWER = "viewer"
-
+from app.domain.status import DecisionKind, Role
+from app.models.base import StrEnumColumn, UTCDateTime
 
 ROLES_SQL = ", ".join(f"'{r.value}'" for r in Role)
 
@@ -30,17 +22,11 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16, unique=True)
     key_hash: str = Field(max_length=64, unique=True)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StrEnumColumn(Role, 16))
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class DecisionKind(StrEnum):
-    VERIFIED = "verified"
-    CLOSED_NOT_IMPLEMENTED = "closed_not_implemented"
-    REOPENED = "reopened"
 
 
 DECISIONS_SQL = ", ".join(f"'{d.value}'" for d in DecisionKind)
@@ -57,7 +43,7 @@ class AssuranceDecision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     recommendation_id: int = Field(foreign_key="recommendation.id", ondelete="CASCADE")
-    decision: str = Field(max_length=32)
+    decision: DecisionKind = Field(sa_type=StrEnumColumn(DecisionKind, 32))
     reason: str | None = Field(default=None, max_length=2000)
     decided_on: date
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)

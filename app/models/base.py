@@ -1,8 +1,9 @@
-"""What every table shares: the constraint naming convention and UTC timestamps."""
+"""What every table shares: the constraint naming convention, UTC timestamps and enum columns."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, String, TypeDecorator
 from sqlmodel import SQLModel
 
 # Set before any table is declared so every constraint and index, in the
@@ -33,3 +34,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StrEnumColumn(TypeDecorator[StrEnum]):
+    """A domain enumeration, stored as its value in a plain string column (a CHECK lists the
+    values), read back as the enumeration."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[StrEnum], length: int) -> None:
+        super().__init__(length=length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect) -> StrEnum | None:
+        return None if value is None else self.enum_class(value)

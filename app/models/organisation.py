@@ -1,22 +1,10 @@
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime
-
-
-class OrganisationKind(StrEnum):
-    NHS_TRUST = "nhs_trust"
-    FOUNDATION_TRUST = "foundation_trust"
-    CCG = "ccg"
-    NHS_ENGLAND_REGION = "nhs_england_region"
-    COMMUNITY_INTEREST_COMPANY = "community_interest_company"
-    LOCAL_AUTHORITY = "local_authority"
-    CHARITY = "charity"
-    OTHER = "other"
-
+from app.domain.status import OrganisationKind
+from app.models.base import StrEnumColumn, UTCDateTime
 
 ORGANISATION_KINDS = ", ".join(f"'{k.value}'" for k in OrganisationKind)
 
@@ -32,7 +20,7 @@ class Organisation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32)
     name: str = Field(max_length=300)
-    kind: str = Field(max_length=40)
+    kind: OrganisationKind = Field(sa_type=StrEnumColumn(OrganisationKind, 40))
     # Bumped by every change to what the resource shows; its ETag comes from it.
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -3,8 +3,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from app.domain.status import OWNER_STATUSES_SQL
-from app.models.base import UTCDateTime
+from app.domain.status import OWNER_STATUSES_SQL, OwnerStatus
+from app.models.base import StrEnumColumn, UTCDateTime
 
 
 class ProgressUpdate(SQLModel, table=True):
@@ -27,7 +27,7 @@ class ProgressUpdate(SQLModel, table=True):
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     author: str = Field(max_length=200)
     narrative: str = Field(max_length=10000)
-    status: str = Field(max_length=32)
+    status: OwnerStatus = Field(sa_type=StrEnumColumn(OwnerStatus, 32))
     reported_on: date
     created_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -3,8 +3,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.domain.status import OWNER_STATUSES_SQL, RECOMMENDATION_STATUSES_SQL
-from app.models.base import UTCDateTime
+from app.domain.status import OWNER_STATUSES_SQL, RECOMMENDATION_STATUSES_SQL, OwnerStatus, Status
+from app.models.base import StrEnumColumn, UTCDateTime
 
 
 class Recommendation(SQLModel, table=True):
@@ -25,7 +25,7 @@ class Recommendation(SQLModel, table=True):
     section: str | None = Field(default=None, max_length=200)
     # The current rolled-up status, kept in step with the owners' statuses
     # by the service that records progress.
-    status: str = Field(default="not_started", max_length=32)
+    status: Status = Field(default=Status.NOT_STARTED, sa_type=StrEnumColumn(Status, 32))
     target_date: date | None = None
     # The first target date set, kept to show slippage.
     original_target_date: date | None = None
@@ -54,7 +54,7 @@ class RecommendationOwner(SQLModel, table=True):
     recommendation_id: int = Field(foreign_key="recommendation.id", ondelete="CASCADE")
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     position: int = 0
-    status: str = Field(default="not_started", max_length=32)
+    status: OwnerStatus = Field(default=OwnerStatus.NOT_STARTED, sa_type=StrEnumColumn(OwnerStatus, 32))
     # The latest reported_on of this owner's progress updates (see Recommendation.last_event_on).
     last_reported_on: date | None = None
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 from pydantic import Field, model_validator
 
-from app.models.access import DecisionKind
+from app.domain.status import DecisionKind
 from app.schemas.common import Day, Note, OrganisationCode, RequestModel, ResponseModel
 
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from app.models.organisation import OrganisationKind
+from app.domain.status import OrganisationKind
 from app.schemas.common import ResponseModel
 
 Resolution = Literal["matched", "new", "ambiguous"]

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.models.access import Role
+from app.domain.status import Role
 from app.schemas.common import OrganisationCode, RequestModel, ResponseModel, text
 
 KeyName = text(100)  # the column is 100 long

@@ -2,7 +2,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from app.models.organisation import OrganisationKind
+from app.domain.status import OrganisationKind
 from app.schemas.common import (
     OrganisationCode,
     PatchModel,

@@ -13,7 +13,7 @@ recommendation; tests hold the two to agreement.
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.domain.calendar import CALENDARS
@@ -67,10 +67,11 @@ def owner_status(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
         .scalar_subquery()
     )
     # Nothing reported after the day asked about: the stored status is the answer.
-    return case(
+    status = case(
         (func.coalesce(owner.last_reported_on, literal(date.min)) <= as_of.day, owner.status),
         else_=func.coalesce(history, literal(OwnerStatus.NOT_STARTED.value)),
     )
+    return type_coerce(status, RecommendationOwner.__table__.c.status.type)
 
 
 def recommendation_status(as_of: AsOf) -> ColumnElement:
@@ -97,12 +98,14 @@ def recommendation_status(as_of: AsOf) -> ColumnElement:
         .scalar_subquery()
     )
     terminal = [s.value for s in TERMINAL_STATUSES]
-    return case(
+    status = case(
         # Nothing happened after the day asked about: the stored status is the answer.
         (func.coalesce(Recommendation.last_event_on, literal(date.min)) <= as_of.day, Recommendation.status),
         (decision.in_(terminal), decision),
         else_=rolled_up,
     )
+    # A decision standing on the day is one of the statuses: read the answer back as a Status.
+    return type_coerce(status, Recommendation.__table__.c.status.type)
 
 
 def is_done(status: ColumnElement) -> ColumnElement:

@@ -5,9 +5,9 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
-from app.domain.status import TERMINAL_STATUSES, Status, roll_up
+from app.domain.status import DecisionRefused, status_after_decision
 from app.errors import Conflict
-from app.models import AssuranceDecision, DecisionKind, Recommendation, RecommendationOwner
+from app.models import AssuranceDecision, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
 from app.services import audit, versions
 from app.services.paging import fetch_page
@@ -24,7 +24,7 @@ def decide(
     now: datetime,
 ) -> AssuranceDecision:
     recommendation = lock_recommendation(session, recommendation.id)
-    current = Status(recommendation.status)
+    current = recommendation.status
     owner_statuses = list(
         session.exec(
             select(RecommendationOwner.status).where(
@@ -32,29 +32,13 @@ def decide(
             )
         )
     )
-    match data.decision:
-        case DecisionKind.REOPENED:
-            if current not in TERMINAL_STATUSES:
-                raise Conflict(
-                    f"Recommendation {recommendation.ref} is {current.value}, not verified or closed."
-                )
-            new_status = roll_up(owner_statuses)
-        case _ if current in TERMINAL_STATUSES:
-            raise Conflict(
-                f"Recommendation {recommendation.ref} is already {current.value}; reopen it first.",
-                code="recommendation_closed",
-            )
-        case DecisionKind.VERIFIED if current is not Status.IMPLEMENTED:
-            raise Conflict(
-                f"Recommendation {recommendation.ref} can be verified only when every owner has "
-                f"implemented it; it is {current.value}.",
-                code="not_implemented",
-            )
-        case _:
-            new_status = Status(data.decision.value)
+    try:
+        new_status = status_after_decision(recommendation.ref, current, data.decision, owner_statuses)
+    except DecisionRefused as refused:
+        raise Conflict(refused.detail, code=refused.code) from refused
     decision = AssuranceDecision(
         recommendation_id=recommendation.id,
-        decision=data.decision.value,
+        decision=data.decision,
         reason=data.reason,
         decided_on=today,
         api_key_id=actor.api_key_id,
@@ -70,12 +54,12 @@ def decide(
     audit.record(
         session,
         actor=actor,
-        action=data.decision.value,
+        action=data.decision,
         entity="recommendation",
         entity_id=recommendation.id,
         now=now,
-        before={"status": current.value},
-        after={"status": new_status.value, "reason": data.reason, "decision_id": decision.id},
+        before={"status": current},
+        after={"status": new_status, "reason": data.reason, "decision_id": decision.id},
     )
     session.commit()
     return decision

@@ -16,14 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.domain.status import TERMINAL_STATUSES, Status
+from app.domain.status import TERMINAL_STATUSES, OrganisationKind, Status
 from app.importer.matching import KnownOrganisation, acronym, match_organisation, normalise_org_name
 from app.importer.parser import ParsedRecommendation, ReportPreview
 from app.models import (
     AssuranceDecision,
     EvidenceLink,
     Organisation,
-    OrganisationKind,
     ProgressUpdate,
     Recommendation,
     RecommendationCitation,

@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 
 from app.db.sessions import session_scope
 from app.domain.access import Actor
+from app.domain.status import Role
 from app.errors import InvalidInput, NotFound
-from app.models import ApiKey, Role
+from app.models import ApiKey
 from app.services import audit
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
@@ -61,13 +62,13 @@ def create_key(
             raise InvalidInput(f"No organisation has the code {organisation_code!r}.")
         organisation_id = organisation.id
     elif organisation_code:
-        raise InvalidInput(f"Only editor keys are bound to an organisation, not {role.value} keys.")
+        raise InvalidInput(f"Only editor keys are bound to an organisation, not {role} keys.")
     prefix, key = _new_key()
     api_key = ApiKey(
         name=name,
         prefix=prefix,
         key_hash=hash_key(key, secret),
-        role=role.value,
+        role=role,
         organisation_id=organisation_id,
         created_at=now,
     )
@@ -149,7 +150,7 @@ def revoke_key(session: Session, *, actor: Actor, api_key: ApiKey, now: datetime
 def has_active_admin(session: Session) -> bool:
     return (
         session.exec(
-            select(ApiKey.id).where(ApiKey.role == Role.ADMIN.value, ApiKey.revoked_at.is_(None)).limit(1)
+            select(ApiKey.id).where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None)).limit(1)
         ).first()
         is not None
     )

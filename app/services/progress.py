@@ -197,7 +197,7 @@ def record_progress(
         **keys,
         "author": data.author,
         "narrative": data.narrative,
-        "status": data.status.value,
+        "status": data.status,
         "reported_on": reported_on,
         "created_at": now,
     }
@@ -220,7 +220,7 @@ def record_progress(
         _SET_RECOMMENDATION,
         {
             "recommendation_id": recommendation.id,
-            "status": status.value,
+            "status": status,
             "last_event_on": max(recommendation.last_event_on or reported_on, reported_on),
             "now": now,
         },
@@ -235,7 +235,7 @@ def record_progress(
         now=now,
         after={
             **audit.snapshot(created, exclude={"organisation_code"}),
-            "recommendation_status": {"before": recommendation.status, "after": status.value},
+            "recommendation_status": {"before": recommendation.status, "after": status},
         },
     )
     session.commit()

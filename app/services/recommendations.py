@@ -138,7 +138,7 @@ def _filtered(session: Session, query: Select, filters: RecommendationFilters, a
         )
         query = query.where(Recommendation.id.in_(owned))
     if filters.statuses:
-        query = query.where(status.in_([Status(s).value for s in filters.statuses]))
+        query = query.where(status.in_([Status(s) for s in filters.statuses]))
     if filters.overdue is not None:
         overdue = as_of_sql.is_overdue(as_of, status)
         query = query.where(overdue if filters.overdue else not_(overdue))

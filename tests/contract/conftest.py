@@ -19,8 +19,8 @@ from app.config import Settings
 from app.db.migrations import upgrade
 from app.db.sessions import session_scope
 from app.domain.access import SYSTEM
+from app.domain.status import Role
 from app.main import create_app
-from app.models import Role
 from app.services import keys
 
 from ..conftest import TODAY, fresh_database

@@ -21,8 +21,9 @@ from app.db.engine import create_db_engine
 from app.db.migrations import upgrade
 from app.db.sessions import WRITE_OPTION, session_scope
 from app.domain.access import SYSTEM
+from app.domain.status import Role
 from app.main import create_app
-from app.models import ApiKey, Role
+from app.models import ApiKey
 from app.services import keys
 
 WAIT = 10  # seconds: only a broken queue ever waits this long

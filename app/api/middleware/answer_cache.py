@@ -34,8 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.middleware.request_context import ROUTE_TEMPLATE
 from app.api.problems import app_error_response
 from app.domain.access import READ_ROLES
+from app.domain.status import Role
 from app.errors import DatabaseUnavailable
-from app.models import Role
 from app.schemas.common import Day
 from app.services import keys
 

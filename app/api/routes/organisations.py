@@ -19,7 +19,7 @@ from app.api.responses import (
     same,
     with_etag,
 )
-from app.models import OrganisationKind
+from app.domain.status import OrganisationKind
 from app.schemas.common import Page
 from app.schemas.organisations import OrganisationCreate, OrganisationPublic, OrganisationUpdate
 from app.schemas.summaries import OrganisationSummary
