@@ -57,7 +57,7 @@ def _overdue(args: argparse.Namespace) -> int:
     from app.db.sessions import session_scope
     from app.errors import AppError
     from app.services.as_of import AsOf
-    from app.services.reporting import overdue_recommendations, render
+    from app.services.overdue import overdue_recommendations, render
 
     settings = get_settings()
     clock = Clock(timezone=settings.timezone)
@@ -83,8 +83,8 @@ def _overdue(args: argparse.Namespace) -> int:
 def _keys_create(args: argparse.Namespace) -> int:
     from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
+    from app.domain.status import Role
     from app.errors import AppError
-    from app.models import Role
     from app.services import keys
 
     settings = get_settings()
@@ -110,7 +110,7 @@ def _keys_bootstrap(args: argparse.Namespace) -> int:
     """Create the first admin key, once, and show it to the person at the terminal."""
     from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
-    from app.models import Role
+    from app.domain.status import Role
     from app.services import keys
 
     settings = get_settings()
@@ -144,7 +144,7 @@ def _import(args: argparse.Namespace) -> int:
     from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
     from app.errors import AppError
-    from app.importer.summary import render_summary
+    from app.importer.result_text import render_result
     from app.services import importer
 
     try:
@@ -171,7 +171,7 @@ def _import(args: argparse.Namespace) -> int:
             reasons = "".join(f"\n  - {b['message']}" for b in blockers) if blockers else f" {error.detail}"
             print(f"rectrack import: {args.file}:{reasons}", file=sys.stderr)
             return 1 if isinstance(error, importer.ImportRefused) else 2
-    print(result.model_dump_json(indent=2) if args.format == "json" else render_summary(result))
+    print(result.model_dump_json(indent=2) if args.format == "json" else render_result(result))
     return 0
 
 

@@ -51,7 +51,7 @@ def _row(slug: str, item: RecommendationPublic) -> dict:
         "due_date": item.effective_due_date.isoformat(),
         "days_overdue": item.days_overdue,
         "working_days_overdue": item.working_days_overdue,
-        "status": item.status.value,
+        "status": str(item.status),
     }
 
 

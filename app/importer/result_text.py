@@ -1,4 +1,4 @@
-"""A readable summary of an import's result, for the command line."""
+"""An import's result as readable text, for the command line."""
 
 from app.schemas.imports import Difference, ImportResult, OrganisationResolution
 
@@ -77,7 +77,7 @@ def _preview_lines(result: ImportResult) -> list[str]:
     return lines
 
 
-def render_summary(result: ImportResult) -> str:
+def render_result(result: ImportResult) -> str:
     lines = ["Dry run: nothing was written."] if result.dry_run else []
     lines.append(_headline(result))
     lines.extend(_difference(d) for d in result.differences)
