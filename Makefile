@@ -32,8 +32,10 @@ run: install
 test: lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
+## Ruff, and the layering contracts of pyproject.toml (import-linter).
 lint: install-dev
 	$(BIN)/ruff check app seed migrations tests bench
+	$(BIN)/lint-imports
 
 test-sqlite: install-dev
 	env -u RECTRACK_DATABASE_URL -u RECTRACK_TEST_POSTGRES_URL $(BIN)/pytest
