@@ -25,9 +25,7 @@ class Status(StrEnum):
     CLOSED_NOT_IMPLEMENTED = "closed_not_implemented"
 
 
-class Role(StrEnum):
-    """What an API key may do (app.domain.access)."""
-
+class Role(StrEnum):  # what an API key may do: app.domain.access
     ADMIN = "admin"
     ASSURER = "assurer"
     EDITOR = "editor"
