@@ -15,13 +15,17 @@ from app.api.problems import AllowedMethods, install_error_handlers
 from app.api.responses import problems_as_problem_json
 from app.api.routes import (
     access,
+    decisions,
+    evidence,
     exports,
     health,
     imports,
     organisations,
+    progress,
     recommendations,
     reports,
     summaries,
+    target_dates,
 )
 from app.clock import Clock
 from app.config import Settings, get_settings
@@ -91,7 +95,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         (imports.router, API_PREFIX),  # first: /reports/import is not a {report_id}
         *(
             (module.router, API_PREFIX)
-            for module in (organisations, reports, recommendations, summaries, access, exports)
+            for module in (
+                organisations,
+                reports,
+                recommendations,
+                progress,
+                evidence,
+                target_dates,
+                decisions,
+                summaries,
+                access,
+                exports,
+            )
         ),
     ]
     routes = [

@@ -1,17 +1,17 @@
+"""Recommendations: across reports, a report's, one; created by admins."""
+
 from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, RecommendationETag, computed_answer, resource_etag
+from app.api.conditional import CollectionETag, RecommendationETag, computed_answer
 from app.api.deps import (
     IDEMPOTENT,
     AdminDep,
     AsOfDep,
-    AssurerDep,
     ClockDep,
     IdPath,
-    OwnerWriterDep,
     ReaderDep,
     RecommendationDep,
     ReportDep,
@@ -19,14 +19,11 @@ from app.api.deps import (
     in_worker_thread,
 )
 from app.api.middleware.answer_cache import shared_answer
-from app.api.pagination import PageDep, link_header, page_body, paged
+from app.api.pagination import PageDep, link_header, page_body
 from app.api.responses import (
-    AGAIN,
     CHANGE,
-    IF_MATCH,
     NEW_ID,
     conditional_read,
-    conditional_update,
     created,
     link,
     problems,
@@ -35,17 +32,10 @@ from app.api.responses import (
 )
 from app.domain.deadlines import Rag
 from app.domain.status import Status
-from app.schemas.assurance import DecisionCreate, DecisionPublic, TargetDateChange, TargetDateRevisionPublic
 from app.schemas.common import Day, Page
-from app.schemas.progress import (
-    EvidenceLinkCreate,
-    EvidenceLinkPublic,
-    ProgressUpdateCreate,
-    ProgressUpdatePublic,
-)
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
-from app.services import assurance, progress, reports, target_dates
 from app.services import recommendations as service
+from app.services import reports
 from app.services.recommendations import RecommendationFilters, SortOrder
 
 router = APIRouter(tags=["recommendations"])
@@ -201,192 +191,3 @@ async def read_recommendation(
     _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
 ):
     return await in_worker_thread(session, service.recommendation_view, session, recommendation, as_of=as_of)
-
-
-@router.post(
-    "/recommendations/{recommendation_id}/progress-updates",
-    openapi_extra=IDEMPOTENT,
-    response_model=ProgressUpdatePublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(400, 401, 403, 404, 409, 413, 422),
-)
-async def post_progress_update(
-    actor: OwnerWriterDep,
-    recommendation_id: IdPath,
-    data: ProgressUpdateCreate,
-    session: SessionDep,
-    clock: ClockDep,
-):
-    """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
-    # No RecommendationDep: its lookup would run in a worker thread of its own and, on SQLite,
-    # take the write lock there and hold it while the request went back to the event loop.
-    # record_progress reads the recommendation (404 if there is none) in the write's own call.
-    return await in_worker_thread(
-        session,
-        progress.record_progress,
-        session,
-        actor=actor,
-        recommendation_id=recommendation_id,
-        data=data,
-        today=clock.today(),
-        now=clock.now(),
-    )
-
-
-@router.get(
-    "/recommendations/{recommendation_id}/progress-updates",
-    response_model=Page[ProgressUpdatePublic],
-    responses=conditional_read(401, 404, 422),
-)
-@shared_answer
-def list_progress_updates(
-    _etag: CollectionETag,
-    request: Request,
-    response: Response,
-    recommendation: RecommendationDep,
-    session: SessionDep,
-    page: PageDep,
-) -> dict:
-    items, total = progress.list_progress_updates(
-        session, recommendation=recommendation, limit=page.limit, offset=page.offset
-    )
-    return paged(request, response, page, items, total)
-
-
-@router.post(
-    "/recommendations/{recommendation_id}/evidence-links",
-    openapi_extra=IDEMPOTENT,
-    response_model=EvidenceLinkPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=problems(400, 401, 403, 404, 409, 413, 422),
-)
-def post_evidence_link(
-    actor: OwnerWriterDep,
-    recommendation: RecommendationDep,
-    data: EvidenceLinkCreate,
-    session: SessionDep,
-    clock: ClockDep,
-):
-    return progress.add_evidence(
-        session, actor=actor, recommendation=recommendation, data=data, now=clock.now()
-    )
-
-
-@router.get(
-    "/recommendations/{recommendation_id}/evidence-links",
-    response_model=Page[EvidenceLinkPublic],
-    responses=conditional_read(401, 404, 422),
-)
-@shared_answer
-def list_evidence_links(
-    _etag: CollectionETag,
-    request: Request,
-    response: Response,
-    recommendation: RecommendationDep,
-    session: SessionDep,
-    page: PageDep,
-) -> dict:
-    items, total = progress.list_evidence(
-        session, recommendation=recommendation, limit=page.limit, offset=page.offset
-    )
-    return paged(request, response, page, items, total)
-
-
-@router.patch(
-    "/recommendations/{recommendation_id}",
-    response_model=RecommendationPublic,
-    summary="Set or change the target date (owners; a reason once the action plan is submitted)",
-    responses=conditional_update(
-        401,
-        403,
-        404,
-        422,
-        links={
-            "ChangeTargetDate": with_etag(
-                "change_target_date", AGAIN, recommendation_id=same("recommendation_id")
-            )
-        },
-    ),
-    openapi_extra=IF_MATCH,
-)
-def change_target_date(
-    actor: OwnerWriterDep,
-    recommendation: RecommendationDep,
-    data: TargetDateChange,
-    expected_version: IfMatch,
-    session: SessionDep,
-    clock: ClockDep,
-    as_of: AsOfDep,
-    response: Response,
-):
-    recommendation = target_dates.change_target_date(
-        session,
-        actor=actor,
-        recommendation=recommendation,
-        data=data,
-        expected_version=expected_version.version(),
-        today=clock.today(),
-        now=clock.now(),
-    )
-    response.headers["ETag"] = resource_etag(recommendation.version, as_of.day)
-    return service.recommendation_view(session, recommendation, as_of=as_of)
-
-
-@router.get(
-    "/recommendations/{recommendation_id}/target-date-revisions",
-    response_model=Page[TargetDateRevisionPublic],
-    responses=conditional_read(401, 404, 422),
-)
-@shared_answer
-def list_target_date_revisions(
-    _etag: CollectionETag,
-    request: Request,
-    response: Response,
-    recommendation: RecommendationDep,
-    session: SessionDep,
-    page: PageDep,
-) -> dict:
-    items, total = target_dates.list_revisions(
-        session, recommendation=recommendation, limit=page.limit, offset=page.offset
-    )
-    return paged(request, response, page, items, total)
-
-
-@router.post(
-    "/recommendations/{recommendation_id}/decisions",
-    openapi_extra=IDEMPOTENT,
-    response_model=DecisionPublic,
-    status_code=status.HTTP_201_CREATED,
-    summary="Verify, close without implementation, or reopen (assurers and admins)",
-    responses=problems(400, 401, 403, 404, 409, 413, 422),
-)
-def decide(
-    actor: AssurerDep,
-    recommendation: RecommendationDep,
-    data: DecisionCreate,
-    session: SessionDep,
-    clock: ClockDep,
-):
-    return assurance.decide(
-        session, actor=actor, recommendation=recommendation, data=data, today=clock.today(), now=clock.now()
-    )
-
-
-@router.get(
-    "/recommendations/{recommendation_id}/decisions",
-    response_model=Page[DecisionPublic],
-    responses=conditional_read(401, 404, 422),
-)
-@shared_answer
-def list_decisions(
-    _etag: CollectionETag,
-    request: Request,
-    response: Response,
-    recommendation: RecommendationDep,
-    session: SessionDep,
-    page: PageDep,
-) -> dict:
-    items, total = assurance.list_decisions(
-        session, recommendation=recommendation, limit=page.limit, offset=page.offset
-    )
-    return paged(request, response, page, items, total)

@@ -1,0 +1,46 @@
+"""Progress updates: an owner's report of progress on a recommendation."""
+
+from fastapi import APIRouter, status
+
+from app.api.deps import IDEMPOTENT, ClockDep, IdPath, OwnerWriterDep, SessionDep, in_worker_thread
+from app.api.responses import problems
+from app.api.routes.child_lists import add_child_list
+from app.schemas.progress import ProgressUpdateCreate, ProgressUpdatePublic
+from app.services import progress
+
+router = APIRouter(tags=["recommendations"])
+
+
+@router.post(
+    "/recommendations/{recommendation_id}/progress-updates",
+    openapi_extra=IDEMPOTENT,
+    response_model=ProgressUpdatePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(400, 401, 403, 404, 409, 413, 422),
+)
+async def post_progress_update(
+    actor: OwnerWriterDep,
+    recommendation_id: IdPath,
+    data: ProgressUpdateCreate,
+    session: SessionDep,
+    clock: ClockDep,
+):
+    """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
+    # No RecommendationDep: its lookup would run in a worker thread of its own and, on SQLite,
+    # take the write lock there and hold it while the request went back to the event loop.
+    # record_progress reads the recommendation (404 if there is none) in the write's own call.
+    return await in_worker_thread(
+        session,
+        progress.record_progress,
+        session,
+        actor=actor,
+        recommendation_id=recommendation_id,
+        data=data,
+        today=clock.today(),
+        now=clock.now(),
+    )
+
+
+add_child_list(
+    router, "progress-updates", "list_progress_updates", ProgressUpdatePublic, progress.list_progress_updates
+)
