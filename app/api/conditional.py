@@ -12,7 +12,6 @@ proves the client saw the current version.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
@@ -20,7 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
-from app.api.middleware.answer_cache import CACHE_CONTROL, AnswerKey, answer_key, answer_origin, holds_tag
+from app.api.etags import holds_tag, listed_tags, resource_etag
+from app.api.middleware.answer_cache import CACHE_CONTROL, AnswerKey, answer_key, answer_origin
 from app.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -32,14 +32,6 @@ class NotModified(Exception):
 
 async def not_modified_handler(_request: Request, exc: NotModified) -> Response:
     return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": CACHE_CONTROL})
-
-
-def resource_etag(version: int, day: date) -> str:
-    return f'"{version}.{day:%Y%m%d}"'
-
-
-def _tags(header: str) -> list[str]:
-    return [t.strip().removeprefix("W/") for t in header.split(",") if t.strip()]
 
 
 IfNoneMatch = Annotated[
@@ -153,7 +145,7 @@ class Precondition:
                 "a change made since cannot be overwritten unseen."
             )
         versions = set()
-        for tag in _tags(self.header):
+        for tag in listed_tags(self.header):
             number = tag.strip('"').split(".", 1)[0]
             if number.isascii() and number.isdigit():
                 versions.add(int(number))

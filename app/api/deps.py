@@ -1,4 +1,7 @@
-"""Dependencies the routes share: session, clock, settings and get-or-404 lookups.
+"""Dependencies the routes share: session, clock, settings, the caller, as_of and get-or-404 lookups.
+
+Who may call and which date is asked about are decided here only: the answer cache
+(middleware/answer_cache.py) uses the same functions before routing.
 
 FastAPI resolves every dependency of every request, so the ones on the path of every
 request read the application's state (settings, engine, key cache, the clock object)
@@ -8,11 +11,14 @@ the time; routes take it as a dependency (``ClockDep``), so a test can set anoth
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -105,9 +111,26 @@ async def get_as_of(
         Query(description="The date to answer for; today (Europe/London) when left out."),
     ] = None,
 ) -> AsOf:
+    return as_of_on(clock, request.app.state.settings, as_of)
+
+
+def as_of_on(clock: Clock, settings: Settings, day: date | None) -> AsOf:
+    """The question's date: ``day``, today when left out."""
     today = clock.today()
-    settings: Settings = request.app.state.settings
-    return AsOf(day=as_of or today, today=today, due_soon_working_days=settings.due_soon_working_days)
+    return AsOf(day=day or today, today=today, due_soon_working_days=settings.due_soon_working_days)
+
+
+_DAY = TypeAdapter(Day)
+
+
+def as_of_in_query(clock: Clock, settings: Settings, raw: str | None) -> AsOf | None:
+    """``get_as_of`` for a raw ``as_of`` query parameter read outside routing; None when it is not
+    a valid date (a route then explains what is wrong)."""
+    try:
+        day = None if raw is None else _DAY.validate_python(raw)
+    except ValidationError:
+        return None
+    return as_of_on(clock, settings, day)
 
 
 AsOfDep = Annotated[AsOf, Depends(get_as_of)]
@@ -133,7 +156,7 @@ async def identify(
     state = request.app.state
     cache: KeyCache = state.key_cache
     settings: Settings = state.settings
-    key_hash = keys.hash_key(credentials.credentials, settings.key_secret)
+    key_hash = key_hash_of(state, credentials.credentials)
     api_key = cache.get(key_hash)
     if api_key is None:
         api_key = await run_in_threadpool(
@@ -145,6 +168,10 @@ async def identify(
     now = state.clock.now()
     if cache.claim_touch(api_key, now):
         await run_in_threadpool(state.key_usage_recorder, api_key.id, now)
+    return actor_of(api_key, request_id)
+
+
+def actor_of(api_key: CachedKey, request_id: str | None) -> Actor:
     return Actor(
         role=Role(api_key.role),
         api_key_id=api_key.id,
@@ -152,6 +179,21 @@ async def identify(
         request_id=request_id,
         name=api_key.name,
     )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header, read as ``bearer`` reads it."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def key_hash_of(state, token: str) -> str:
+    return keys.hash_key(token, state.settings.key_secret)
+
+
+def key_in_memory(state, token: str) -> CachedKey | None:
+    """The key ``token`` names, if this process has it in its key cache."""
+    return state.key_cache.get(key_hash_of(state, token))
 
 
 def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | None:
@@ -175,16 +217,22 @@ def require(roles: frozenset[Role], *, read: bool = False):
 
     async def dependency(request: Request, session: SessionDep, credentials: CredentialsDep) -> Actor:
         actor = await identify(request, session, credentials)
-        if actor.is_anonymous:
-            if read and request.app.state.settings.anonymous_reads:
-                return actor
-            raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
-        if actor.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
-            raise Forbidden(f"A {actor.role.value} key may not do this (it needs: {allowed}).")
+        admit(request.app.state.settings, actor, roles, read=read)
         return actor
 
     return dependency
+
+
+def admit(settings: Settings, actor: Actor, roles: frozenset[Role], *, read: bool = False) -> None:
+    """401 for an anonymous caller (unless ``read`` and anonymous reads are on), 403 for a key
+    whose role is not one of ``roles``."""
+    if actor.is_anonymous:
+        if read and settings.anonymous_reads:
+            return
+        raise Unauthorized("Send an API key: 'Authorization: Bearer <key>'.")
+    if actor.role not in roles:
+        allowed = ", ".join(sorted(roles))
+        raise Forbidden(f"A {actor.role} key may not do this (it needs: {allowed}).")
 
 
 ReaderDep = Annotated[Actor, Depends(require(READ_ROLES, read=True))]

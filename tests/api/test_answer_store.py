@@ -5,7 +5,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.middleware.answer_cache import AnswerStore, StoredAnswer, answer_key, holds_tag
+from app.api.etags import holds_tag
+from app.api.middleware.answer_cache import AnswerStore, StoredAnswer, answer_key
 
 DAY = date(2018, 7, 2)
 ORIGIN = ("http", "testserver", "")

@@ -24,24 +24,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from fastapi.security.utils import get_authorization_scheme_param
-from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import actor_of, admit, as_of_in_query, bearer_token, key_in_memory
+from app.api.etags import holds_tag
 from app.api.middleware.request_context import ROUTE_TEMPLATE
 from app.api.problems import app_error_response
-from app.domain.access import READ_ROLES
-from app.domain.status import Role
-from app.errors import DatabaseUnavailable
-from app.schemas.common import Day
-from app.services import keys
+from app.domain.access import ANONYMOUS, READ_ROLES
+from app.errors import AppError, DatabaseUnavailable
 
 CACHE_CONTROL = "private, no-cache"
 MAX_STORED_BYTES = 32 * 1024 * 1024
-_DAY = TypeAdapter(Day)
 
 F = TypeVar("F", bound=Callable)
 
@@ -71,16 +67,6 @@ def answer_key(counter: int, path: str, query: Iterable[tuple[str, str]], day: d
     canonical = "&".join(sorted(f"{k}={v}" for k, v in query))
     digest = hashlib.sha256(f"{path}?{canonical}|{day}".encode()).hexdigest()[:16]
     return AnswerKey(counter, digest, day)
-
-
-def holds_tag(if_none_match: str | None, etag: str) -> bool:
-    """Whether an If-None-Match header names ``etag`` (weakly) or is ``*``."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    wanted = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
 
 
 @dataclass(frozen=True)
@@ -161,10 +147,11 @@ class SharedAnswerMiddleware:
             return
         request = Request(scope)
         state = request.app.state
-        day = _day_asked(request, state)
-        if day is None:
+        as_of = as_of_in_query(state.clock, state.settings, request.query_params.get("as_of"))
+        if as_of is None:
             await self.app(scope, receive, send)  # the route explains what is wrong
             return
+        day = as_of.day
         may_read = _may_read(request, state)
         try:
             counter = await state.change_counter.read()
@@ -237,27 +224,18 @@ def _may_read(request: Request, state) -> bool:
     reading role whose use needs no recording now, or no key while anonymous reads are on."""
     authorization = request.headers.get("authorization")
     if authorization is None:
-        return state.settings.anonymous_reads
-    scheme, token = get_authorization_scheme_param(authorization)
-    if scheme.lower() != "bearer" or not token:
-        return False
-    cached = state.key_cache.get(keys.hash_key(token, state.settings.key_secret))
-    return (
-        cached is not None
-        and Role(cached.role) in READ_ROLES
-        and not state.key_cache.touch_due(cached, state.clock.now())
-    )
-
-
-def _day_asked(request: Request, state) -> date | None:
-    """The ``as_of`` date, today when left out; None when it is not a valid one."""
-    raw = request.query_params.get("as_of")
-    if raw is None:
-        return state.clock.today()
+        actor = ANONYMOUS
+    else:
+        token = bearer_token(authorization)
+        cached = key_in_memory(state, token) if token else None
+        if cached is None or state.key_cache.touch_due(cached, state.clock.now()):
+            return False
+        actor = actor_of(cached, request_id=None)
     try:
-        return _DAY.validate_python(raw)
-    except ValidationError:
-        return None
+        admit(state.settings, actor, READ_ROLES, read=True)
+    except AppError:
+        return False
+    return True
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:

@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, computed_answer, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, computed_answer
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
+from app.api.etags import resource_etag
 from app.api.middleware.answer_cache import shared_answer
 from app.api.pagination import PageDep, paged
 from app.api.responses import (

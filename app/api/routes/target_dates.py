@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter, Response
 
-from app.api.conditional import IfMatch, resource_etag
+from app.api.conditional import IfMatch
 from app.api.deps import AsOfDep, ClockDep, OwnerWriterDep, RecommendationDep, SessionDep
+from app.api.etags import resource_etag
 from app.api.responses import AGAIN, IF_MATCH, conditional_update, same, with_etag
 from app.api.routes.child_lists import add_child_list
 from app.schemas.assurance import TargetDateChange, TargetDateRevisionPublic
