@@ -9,9 +9,8 @@ from app.domain.status import DecisionRefused, status_after_decision
 from app.errors import Conflict
 from app.models import AssuranceDecision, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
-from app.services import audit, versions
+from app.services import audit, recommendation_rows
 from app.services.paging import fetch_page
-from app.services.progress import lock_recommendation
 
 
 def decide(
@@ -23,7 +22,7 @@ def decide(
     today: date,
     now: datetime,
 ) -> AssuranceDecision:
-    recommendation = lock_recommendation(session, recommendation.id)
+    recommendation = recommendation_rows.lock(session, recommendation.id)
     current = recommendation.status
     owner_statuses = list(
         session.exec(
@@ -45,12 +44,8 @@ def decide(
         created_at=now,
     )
     session.add(decision)
-    recommendation.status = new_status
-    recommendation.last_event_on = max(recommendation.last_event_on or today, today)
-    recommendation.updated_at = now
-    versions.bump(recommendation)
-    session.add(recommendation)
     session.flush()
+    recommendation_rows.set_status(session, recommendation, new_status, event_on=today, now=now)
     audit.record(
         session,
         actor=actor,

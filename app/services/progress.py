@@ -2,11 +2,11 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, update
+from sqlalchemy import Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app.domain.access import Actor, NotAllowed, acting_organisation
-from app.domain.status import TERMINAL_STATUSES, Status, evidence_required, roll_up
+from app.domain.status import TERMINAL_STATUSES, evidence_required, roll_up
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.models import (
     EvidenceLink,
@@ -21,14 +21,13 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
-from app.services import audit
+from app.services import audit, recommendation_rows
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
 
 # The tables, for the Core statements of the write path: a progress update is the write
 # dashboards and owners' systems make most, and the ORM's unit of work would cost several
 # times the handful of statements it needs.
-_RECOMMENDATION = Recommendation.__table__
 _OWNER = RecommendationOwner.__table__
 _ORGANISATION = Organisation.__table__
 _UPDATE = ProgressUpdate.__table__
@@ -94,39 +93,6 @@ def acting_owner(
     )
 
 
-def lock_recommendation(session: Session, recommendation_id: int) -> Recommendation:
-    """Read the recommendation, fresh, with a row lock, so concurrent writers take turns."""
-    recommendation = session.exec(
-        select(Recommendation)
-        .where(Recommendation.id == recommendation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if recommendation is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return recommendation
-
-
-_LOCKED_STATUS = (
-    select(
-        _RECOMMENDATION.c.id, _RECOMMENDATION.c.ref, _RECOMMENDATION.c.status, _RECOMMENDATION.c.last_event_on
-    )
-    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
-    .with_for_update()
-)
-
-
-def _lock_status(connection: Connection, recommendation_id: int) -> Row:
-    """``lock_recommendation`` for the writes that need only its ``id``, ``ref``, ``status`` and
-    ``last_event_on``: a row, not an ORM object."""
-    recommendation = connection.execute(
-        _LOCKED_STATUS, {"recommendation_id": recommendation_id}
-    ).one_or_none()
-    if recommendation is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return recommendation
-
-
 _EVIDENCE_COUNT = select(func.count()).where(
     _EVIDENCE.c.recommendation_id == bindparam("recommendation_id"),
     _EVIDENCE.c.organisation_id == bindparam("organisation_id"),
@@ -150,18 +116,6 @@ _SET_OWNER = (
         updated_at=bindparam("now"),
     )
 )
-_SET_RECOMMENDATION = (
-    update(_RECOMMENDATION)
-    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
-    .values(
-        status=bindparam("status"),
-        last_event_on=bindparam("last_event_on"),
-        updated_at=bindparam("now"),
-        version=_RECOMMENDATION.c.version + 1,
-    )
-)
-
-
 def record_progress(
     session: Session,
     *,
@@ -175,8 +129,8 @@ def record_progress(
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
-    recommendation = _lock_status(connection, recommendation_id)
-    if Status(recommendation.status) in TERMINAL_STATUSES:
+    recommendation = recommendation_rows.lock(session, recommendation_id)
+    if recommendation.status in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "
             "it must be reopened before progress can be reported.",
@@ -216,15 +170,7 @@ def record_progress(
         },
     )
     status = roll_up(owner_status if o.id == owner.id else o.status for o in owners)
-    connection.execute(
-        _SET_RECOMMENDATION,
-        {
-            "recommendation_id": recommendation.id,
-            "status": status,
-            "last_event_on": max(recommendation.last_event_on or reported_on, reported_on),
-            "now": now,
-        },
-    )
+    recommendation_rows.set_status(session, recommendation, status, event_on=reported_on, now=now)
     created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,
@@ -258,7 +204,7 @@ def list_progress_updates(
 def add_evidence(
     session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
-    recommendation = _lock_status(session.connection(), recommendation.id)
+    recommendation = recommendation_rows.lock(session, recommendation.id)
     organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, delete, select
 
 from app.domain.access import Actor
@@ -16,7 +16,7 @@ from app.schemas.reports import (
     SkippedDay,
     check_report_dates,
 )
-from app.services import audit, versions
+from app.services import audit, recommendation_rows, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
@@ -138,11 +138,7 @@ def _recompute_deadline(session: Session, report: Report) -> None:
     report.action_plan_due_date = compute_due_date(
         report.received_date, report.working_days_allowed, report.calendar
     )
-    session.exec(
-        update(Recommendation)
-        .where(Recommendation.report_id == report.id, Recommendation.target_date.is_(None))
-        .values(due_date=report.action_plan_due_date, version=Recommendation.version + 1)
-    )
+    recommendation_rows.follow_report_deadline(session, report.id, report.action_plan_due_date)
 
 
 def list_reports(session: Session, *, slug: str | None, limit: int, offset: int) -> tuple[list[Report], int]:

@@ -8,9 +8,9 @@ from app.domain.access import Actor
 from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
-from app.services import audit, versions
+from app.services import audit, recommendation_rows, versions
 from app.services.paging import fetch_page
-from app.services.progress import acting_owner, lock_recommendation
+from app.services.progress import acting_owner
 
 
 def change_target_date(
@@ -23,7 +23,8 @@ def change_target_date(
     today: date,
     now: datetime,
 ) -> Recommendation:
-    recommendation = lock_recommendation(session, recommendation.id)
+    recommendation_rows.lock(session, recommendation.id)
+    session.refresh(recommendation)  # as the lock found it
     organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )

@@ -1,0 +1,73 @@
+"""The recommendation row: locked and written here only.
+
+Every change to what a recommendation shows bumps its version by one (its ETag comes from
+it): a status (progress, decisions), a due date (its report's deadline). Changes a client
+makes against an ETag claim the version instead (``versions.claim``).
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import Row, bindparam, update
+from sqlmodel import Session, select
+
+from app.domain.status import Status
+from app.errors import NotFound
+from app.models import Recommendation
+
+_RECOMMENDATION = Recommendation.__table__
+_NEXT_VERSION = Recommendation.version + 1
+
+_LOCKED = (
+    select(
+        _RECOMMENDATION.c.id,
+        _RECOMMENDATION.c.report_id,
+        _RECOMMENDATION.c.ref,
+        _RECOMMENDATION.c.status,
+        _RECOMMENDATION.c.last_event_on,
+    )
+    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .with_for_update()
+)
+_SET_STATUS = (
+    update(_RECOMMENDATION)
+    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .values(
+        status=bindparam("status"),
+        last_event_on=bindparam("last_event_on"),
+        updated_at=bindparam("now"),
+        version=_NEXT_VERSION,
+    )
+)
+
+
+def lock(session: Session, recommendation_id: int) -> Row:
+    """The recommendation's ``id``, ``report_id``, ``ref``, ``status`` and ``last_event_on``, read
+    with a row lock so that concurrent writers take turns; 404 when there is none."""
+    recommendation = (
+        session.connection().execute(_LOCKED, {"recommendation_id": recommendation_id}).one_or_none()
+    )
+    if recommendation is None:
+        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
+    return recommendation
+
+
+def set_status(session: Session, locked: Row, status: Status, *, event_on: date, now: datetime) -> None:
+    """A new status, the day of the event that set it (progress reported, a decision)."""
+    session.connection().execute(
+        _SET_STATUS,
+        {
+            "recommendation_id": locked.id,
+            "status": status,
+            "last_event_on": max(locked.last_event_on or event_on, event_on),
+            "now": now,
+        },
+    )
+
+
+def follow_report_deadline(session: Session, report_id: int, due_date: date) -> None:
+    """The due date of the report's recommendations without a target date of their own."""
+    session.exec(
+        update(Recommendation)
+        .where(Recommendation.report_id == report_id, Recommendation.target_date.is_(None))
+        .values(due_date=due_date, version=_NEXT_VERSION)
+    )
