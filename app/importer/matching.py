@@ -31,6 +31,9 @@ _CCG_LONG = re.compile(r"\bclinical commissioning groups?\b")
 # Words that carry no initial in an acronym ("Calderdale and Huddersfield ..." -> CHFT).
 _ACRONYM_SKIP = frozenset({"and", "of", "the", "for", "in", "on", "at", "nhs"})
 _MAX_CODE_LENGTH = 12
+# A company's legal name ends in its form ("... Community Interest Company", "... Ltd"); it is
+# known by its first word, its trading name ("Locala"), not by its initials.
+_COMPANY_FORM = re.compile(r"\s(?:community interest company|cic|limited|ltd|plc)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ def _initial(word: str) -> str:
 def propose_code(name: str, taken: Iterable[str] = ()) -> str:
     """A short code for a new organisation, unique (case-insensitively) among ``taken``."""
     base = acronym(name)
-    if len(base) < 2:
+    if _COMPANY_FORM.search(name.strip()) and len(_words(name)[0]) >= 2:
+        base = _words(name)[0]
+    elif len(base) < 2:
         words = _words(name)
         significant = [w for w in words if w.casefold() not in _ACRONYM_SKIP] or words or ["ORG"]
         base = significant[0]

@@ -109,12 +109,8 @@ def test_importing_the_text_into_an_empty_database_gives_the_seeds_rows(connecti
     assert imported["action_plan_organisations"] == seeded["action_plan_organisations"]
     assert len(imported["recommendations"]) == 25
     assert imported["recommendations"] == seeded["recommendations"]
-    # Same organisations, names and kinds; the seed's code for Locala was chosen by a person,
-    # the import proposes the initials.
-    assert imported["organisations"] == {
-        **seeded["organisations"],
-        LOCALA: ("LCPCIC", "community_interest_company"),
-    }
+    # Same organisations, codes, names and kinds: Locala is known by its trading name on both.
+    assert imported["organisations"] == seeded["organisations"]
     assert seeded["organisations"][LOCALA] == ("Locala", "community_interest_company")
 
 

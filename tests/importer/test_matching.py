@@ -160,6 +160,19 @@ def test_new_organisation_gets_an_acronym_code() -> None:
     assert (match.kind, match.proposed_code) == ("new", "NHCFT")
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Locala Community Partnerships Community Interest Company", "Locala"),
+        ("Brigantes Health CIC", "Brigantes"),
+        ("Spectrum Community Health Ltd", "Spectrum"),
+        ("Calderdale and Huddersfield NHS Foundation Trust", "CHFT"),  # not a company: initials
+    ],
+)
+def test_a_company_is_known_by_its_trading_name(name: str, code: str) -> None:
+    assert propose_code(name) == code
+
+
 def test_two_distinct_candidates_are_ambiguous() -> None:
     known = [
         KnownOrganisation(1, "NKCCG", "NHS North Kirklees CCG"),
