@@ -39,7 +39,25 @@ def _migrate(args: argparse.Namespace) -> int:
         downgrade(url, args.revision)
     else:
         upgrade(url, args.revision)
+        if args.revision == "head":
+            _recompute_deadlines()
     return 0
+
+
+def _recompute_deadlines() -> None:
+    """Due dates are stored as computed with the extra non-working days then in force; each
+    migration to the latest schema (as every deployment runs) recomputes the ones that moved."""
+    from app.db.sessions import session_scope
+    from app.domain.access import SYSTEM
+    from app.services import reports
+
+    with session_scope(_engine()) as session:
+        moved = reports.recompute_deadlines(session, actor=SYSTEM, now=Clock().now())
+    for report in moved:
+        print(
+            f"rectrack migrate: {report.slug}: action plan now due {report.action_plan_due_date}",
+            file=sys.stderr,
+        )
 
 
 def _seed(args: argparse.Namespace) -> int:

@@ -141,6 +141,35 @@ def _recompute_deadline(session: Session, report: Report) -> None:
     recommendation_rows.follow_report_deadline(session, report.id, report.action_plan_due_date)
 
 
+def recompute_deadlines(session: Session, *, actor: Actor, now: datetime) -> list[Report]:
+    """Bring every stored action-plan due date (and the due dates that follow it) in line with
+    the calendars in force: the operator's extra non-working days may have changed since they
+    were computed. The reports whose due date moved, each with an audit event."""
+    moved = []
+    for report in session.exec(select(Report).order_by(Report.id)).all():
+        due = compute_due_date(report.received_date, report.working_days_allowed, report.calendar)
+        if due == report.action_plan_due_date:
+            continue
+        before = audit.snapshot(report)
+        _recompute_deadline(session, report)
+        versions.bump(report)
+        report.updated_at = now
+        session.add(report)
+        audit.record(
+            session,
+            actor=actor,
+            action="recompute_deadline",
+            entity="report",
+            entity_id=report.id,
+            now=now,
+            before=before,
+            after=audit.snapshot(report),
+        )
+        moved.append(report)
+    session.commit()
+    return moved
+
+
 def list_reports(session: Session, *, slug: str | None, limit: int, offset: int) -> tuple[list[Report], int]:
     query = select(Report)
     if slug:
