@@ -156,28 +156,33 @@ def _keys_bootstrap(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    """Import a report's text: exit 1 when the import is refused, 2 when the file is not a report."""
+    """Import a report's PDF or text: exit 1 when the import is refused, 2 when the file is not a report."""
     from pathlib import Path
 
     from app.db.sessions import session_scope
     from app.domain.access import SYSTEM
     from app.errors import AppError
     from app.importer.result_text import render_result
-    from app.services import importer
+    from app.services import documents, importer
 
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as error:
         print(f"rectrack import: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
+    try:
+        source = documents.read_report_source(data, limits=documents.pdf_limits(get_settings()))
+    except AppError as error:
+        print(f"rectrack import: {args.file}: {error.detail}", file=sys.stderr)
+        return 2
     options = importer.ImportOptions(
         slug=args.slug, received_date=args.received_date, regulator=args.regulator
     )
     with session_scope(_engine(), writes=not args.dry_run) as session:
         try:
-            result = importer.import_text(
+            result = documents.import_source(
                 session,
-                text=importer.decode_text(data),
+                source=source,
                 actor=SYSTEM,
                 options=options,
                 now=Clock().now(),
@@ -236,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     overdue.add_argument("--format", choices=("table", "json", "csv"), default="table")
     overdue.set_defaults(handler=_overdue)
 
-    import_ = commands.add_parser("import", help="import a report from its published text (UTF-8)")
-    import_.add_argument("file", metavar="FILE", help="the report as plain text; - for stdin")
+    import_ = commands.add_parser("import", help="import a report from its published PDF or text (UTF-8)")
+    import_.add_argument("file", metavar="FILE", help="the report's PDF or plain text; - for stdin")
     import_.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
     import_.add_argument(
         "--apply-changes", action="store_true", help="apply the differences from the stored report"

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
 
     # Requests
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Report imports: a published PDF may be larger than other bodies; reading it is bounded too.
+    import_max_bytes: int = Field(default=20_971_520, ge=1024)
+    pdf_max_pages: int = Field(default=300, ge=1, le=10_000)
+    pdf_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     # Server
     host: str = "127.0.0.1"

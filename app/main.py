@@ -116,7 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(route, APIRoute) and route.include_in_schema
     ]
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/api/v1/reports/import": max(settings.import_max_bytes, settings.max_body_bytes)},
+    )
     app.add_middleware(
         SharedAnswerMiddleware,
         templates=[path for path, route in routes if getattr(route.endpoint, "shared_answer", False)],

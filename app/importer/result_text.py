@@ -71,7 +71,11 @@ def _preview_lines(result: ImportResult) -> list[str]:
     ]
     for item in preview.recommendations:
         owners = ", ".join(o.code or f"?{o.name}" for o in item.owners)
-        lines.append(f"  {item.ref:<6} {owners:<24} [{item.section or '-'}] {_excerpt(item.text, 60)}")
+        ref = f"{item.ref}, page {item.page}" if item.page else item.ref
+        lines.append(f"  {ref:<6} {owners:<24} [{item.section or '-'}] {_excerpt(item.text, 60)}")
+        if item.page:
+            cited = "; ".join(f"{c.paragraph or '?'}, page {c.page}" for c in item.citations)
+            lines.append(f"         cited by {cited or '(none)'}")
     lines.append("Organisations:")
     lines.extend(_organisation(o) for o in preview.organisations)
     return lines

@@ -55,6 +55,7 @@ class CitationPreview(ResponseModel):
     paragraph: str | None = Field(description="The citing paragraph, e.g. 5.1.19; null if none precedes it.")
     section: str | None
     line: int
+    page: int | None = Field(default=None, description="Its page in the PDF, when imported from one.")
 
 
 class RecommendationPreview(ResponseModel):
@@ -64,12 +65,14 @@ class RecommendationPreview(ResponseModel):
     owners: list[OrganisationResolution] = Field(description="In the order the report names them.")
     citations: list[CitationPreview]
     line: int
+    page: int | None = Field(default=None, description="Its page in the PDF, when imported from one.")
 
 
 class ActionPlanPreview(ResponseModel):
     working_days: int
     organisations: list[OrganisationResolution]
     line: int
+    page: int | None = Field(default=None, description="Its page in the PDF, when imported from one.")
 
 
 class UnknownCitationPreview(ResponseModel):
@@ -77,6 +80,7 @@ class UnknownCitationPreview(ResponseModel):
     paragraph: str | None
     section: str | None
     line: int
+    page: int | None = Field(default=None, description="Its page in the PDF, when imported from one.")
 
 
 class ReportFields(ResponseModel):
@@ -109,6 +113,7 @@ class ImportWarning(ResponseModel):
     code: str = Field(examples=["uncertain_owner_split", "numbering_gap", "uncited_recommendation"])
     message: str
     line: int | None
+    page: int | None = Field(default=None, description="Its page in the PDF, when imported from one.")
 
 
 class CitationValue(ResponseModel):

@@ -32,6 +32,7 @@ The rules:
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
@@ -315,11 +316,17 @@ def import_report(
     now: datetime,
     dry_run: bool = False,
     apply_changes: bool = False,
+    page_of: Callable[[int | None], int | None] | None = None,
 ) -> ImportResult:
-    """Plan the import and, unless it is a dry run, carry it out in one transaction."""
+    """Plan the import and, unless it is a dry run, carry it out in one transaction.
+
+    ``page_of`` maps a line of the parsed text to its page in the PDF it came from, for the preview.
+    """
     plan = plan_import(session, preview, options, lock=apply_changes and not dry_run)
     outcome = plan.outcome(apply_changes)
-    result = partial(_result, plan, outcome, dry_run=dry_run, apply_changes=apply_changes)
+    result = partial(
+        _result, plan, outcome, dry_run=dry_run, apply_changes=apply_changes, page_of=page_of or _no_page
+    )
     if dry_run:
         return result(created=_would_create(plan, new_report=plan.existing is None))
     if outcome == "refused":
@@ -344,6 +351,10 @@ def import_report(
 def import_text(session: Session, *, text: str, **kwargs) -> ImportResult:
     """Parse ``text`` and import it (see :func:`import_report` for the keyword arguments)."""
     return import_report(session, preview=parse_text(session, text), **kwargs)
+
+
+def _no_page(line: int | None) -> None:
+    return None
 
 
 def _would_create(plan: ImportPlan, *, new_report: bool) -> list[NewOrganisation]:
@@ -378,6 +389,7 @@ def _result(
     dry_run: bool,
     apply_changes: bool,
     created: list[NewOrganisation],
+    page_of: Callable[[int | None], int | None],
     report_id: int | None = None,
 ) -> ImportResult:
     return ImportResult(
@@ -391,12 +403,15 @@ def _result(
         differences=plan.differences,
         report_differences=plan.report_differences,
         blockers=plan.refusals(apply_changes),
-        warnings=[ImportWarning(code=w.code, message=w.message, line=w.line) for w in plan.preview.warnings],
-        preview=_preview(plan),
+        warnings=[
+            ImportWarning(code=w.code, message=w.message, line=w.line, page=page_of(w.line))
+            for w in plan.preview.warnings
+        ],
+        preview=_preview(plan, page_of),
     )
 
 
-def _preview(plan: ImportPlan) -> ImportPreview:
+def _preview(plan: ImportPlan, page_of: Callable[[int | None], int | None]) -> ImportPreview:
     preview, resolver = plan.preview, plan.resolver
     clause = preview.action_plan
     items = [
@@ -406,9 +421,11 @@ def _preview(plan: ImportPlan) -> ImportPreview:
             section=r.section,
             owners=[resolver.resolve(name) for name in r.owners],
             citations=[
-                CitationPreview(paragraph=c.paragraph, section=c.section, line=c.line) for c in r.citations
+                CitationPreview(paragraph=c.paragraph, section=c.section, line=c.line, page=page_of(c.line))
+                for c in r.citations
             ],
             line=r.line,
+            page=page_of(r.line),
         )
         for r in preview.recommendations
     ]
@@ -420,6 +437,7 @@ def _preview(plan: ImportPlan) -> ImportPreview:
             working_days=clause.working_days,
             organisations=[resolver.resolve(name) for name in clause.organisations],
             line=clause.line,
+            page=page_of(clause.line),
         )
         if clause
         else None,
@@ -427,6 +445,7 @@ def _preview(plan: ImportPlan) -> ImportPreview:
         sections=list(dict.fromkeys(r.section for r in preview.recommendations if r.section)),
         organisations=list(resolver.by_name.values()),
         unknown_citations=[
-            UnknownCitationPreview.model_validate(u.to_dict()) for u in preview.citations_of_unknown
+            UnknownCitationPreview.model_validate({**u.to_dict(), "page": page_of(u.line)})
+            for u in preview.citations_of_unknown
         ],
     )

@@ -17,19 +17,21 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """Refuse request bodies over ``max_bytes``: at once when declared, else as they stream in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}  # exact paths allowed a different limit (report imports)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.path_limits.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes:
             request = Request(scope)
             response = problem_response(
-                request, status=413, detail=f"The request body is larger than {self.max_bytes} bytes."
+                request, status=413, detail=f"The request body is larger than {max_bytes} bytes."
             )
             await response(scope, receive, send)
             return
@@ -40,8 +42,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise BodyTooLarge(max_bytes)
             return message
 
         started = False
@@ -58,6 +60,6 @@ class BodySizeLimitMiddleware:
             if started:
                 raise
             response = problem_response(
-                Request(scope), status=413, detail=BodyTooLarge(self.max_bytes).detail
+                Request(scope), status=413, detail=BodyTooLarge(max_bytes).detail
             )
             await response(scope, receive, send)

@@ -1,17 +1,20 @@
-"""POST /reports/import: a report's published text in, its report and recommendations out."""
+"""POST /reports/import: a report's published PDF or text in, its report and recommendations out."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.deps import AdminDep, ClockDep, SessionDep
+from app.api.deps import AdminDep, ClockDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
 from app.api.responses import problems
 from app.errors import AppError, InvalidInput
+from app.importer.pdf_text import is_pdf
 from app.schemas.common import Day, Name, Slug
 from app.schemas.imports import ImportResult
-from app.services import importer
+from app.services import documents, importer
+from app.services.documents import ReportSource
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -52,13 +55,18 @@ _REQUEST_BODY: dict[str, Any] = {
         "description": _FORMAT,
         "content": {
             "text/plain": {"schema": {"type": "string"}, "example": _EXAMPLE},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
                     "additionalProperties": False,
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "UTF-8 plain text."}
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The published PDF, or UTF-8 plain text.",
+                        }
                     },
                 }
             },
@@ -67,7 +75,11 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 _DESCRIPTION = """\
-Send the report's text as `text/plain; charset=utf-8` or as a multipart upload (field `file`).
+Send the report's published PDF (`application/pdf`) or its text (`text/plain; charset=utf-8`), as
+the body or as a multipart upload (field `file`). A PDF is known by its content ("%PDF-"), whatever
+the declared type; its text is extracted, running headers and footers, page numbers, footnotes,
+hyphenation and ligatures are taken out, and the preview gives the page of each recommendation,
+citation and warning (`page`).
 
 - `dry_run=true`: the full preview (report fields, recommendations with their owners and how each
   name resolves, citations, sections), the warnings and what a real import would do; nothing is
@@ -81,11 +93,18 @@ Send the report's text as `text/plain; charset=utf-8` or as a multipart upload (
 - Refused, nothing written: an ambiguous organisation name (409, with the candidates), repeated
   recommendation refs or invalid data (422). Text that is not a report, or too complex to read
   quickly (an organisation list over 40 long, over 5000 numbered lines): 422 with the line.
+- A PDF that cannot be read: 422 with `code` `not_a_pdf`, `broken_pdf`, `encrypted_pdf` (needs a
+  password), `pdf_no_text` (a scan: run OCR first), `pdf_too_many_pages` or `pdf_too_complex` (its
+  reading took too long or too much memory); 413 over the size limit.
 """
 
 
 class UnsupportedMediaType(AppError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class TextTooLarge(AppError):
+    status, code, title = 413, "body_too_large", "Content too large"
 
 
 def _media_type(request: Request) -> tuple[str, dict[str, str]]:
@@ -102,10 +121,14 @@ async def _uploaded(request: Request) -> bytes:
         return upload.encode("utf-8") if isinstance(upload, str) else await upload.read()
 
 
-async def report_text(request: Request) -> str:
-    """The body as text: plain UTF-8 text, or the multipart field ``file``."""
+async def report_source(request: Request, settings: SettingsDep) -> ReportSource:
+    """The report from the body (PDF or plain UTF-8 text) or the multipart field ``file``; a PDF's text
+    is extracted off the event loop."""
     media_type, parameters = _media_type(request)
-    if media_type == "text/plain":
+    declared_pdf = media_type == "application/pdf"
+    if declared_pdf:
+        data = await request.body()
+    elif media_type == "text/plain":
         if parameters.get("charset", "utf-8") not in ("utf-8", "utf8", "us-ascii"):
             raise UnsupportedMediaType(f"Send the text as UTF-8, not {parameters['charset']}.")
         data = await request.body()
@@ -113,19 +136,29 @@ async def report_text(request: Request) -> str:
         data = await _uploaded(request)
     else:
         raise UnsupportedMediaType(
-            "Send the report as 'text/plain; charset=utf-8' or as a multipart/form-data upload "
-            f"in the field 'file', not {media_type or 'no Content-Type'}."
+            "Send the report as 'application/pdf', as 'text/plain; charset=utf-8' or as a "
+            f"multipart/form-data upload in the field 'file', not {media_type or 'no Content-Type'}."
         )
-    return importer.decode_text(data)
+    if not (declared_pdf or is_pdf(data)) and len(data) > settings.max_body_bytes:
+        raise TextTooLarge(f"The text is larger than {settings.max_body_bytes} bytes.")
+    return await run_in_threadpool(
+        documents.read_report_source,
+        data,
+        limits=documents.pdf_limits(settings),
+        declared_pdf=declared_pdf,
+    )
 
 
 def _refusals() -> dict[int | str, dict[str, Any]]:
-    declared = problems(400, 401, 403, 409, 413, 422)
+    declared = problems(400, 401, 403, 409, 413, 422, 503)
     declared[400]["description"] = "A multipart body that cannot be read, or with more than 5 fields"
     declared[409]["description"] = (
         "Refused: an ambiguous organisation name, or changes that would lose history"
     )
-    declared[422]["description"] = "Not a report, not UTF-8, repeated refs or invalid data (with the line)"
+    declared[422]["description"] = (
+        "Not a report, not UTF-8, a PDF that cannot be read, repeated refs or invalid data (with the line)"
+    )
+    declared[503]["description"] = "Other PDFs are being read; try again later (Retry-After)"
     return declared
 
 
@@ -148,14 +181,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     "/import",
     response_model=ImportResult,
     status_code=status.HTTP_201_CREATED,
-    summary="Import a report from its published text (admin)",
+    summary="Import a report from its published PDF or text (admin)",
     description=_DESCRIPTION,
     responses=_RESPONSES,
     openapi_extra=_REQUEST_BODY,
 )
 def import_report(
     actor: AdminDep,
-    text: Annotated[str, Depends(report_text)],
+    source: Annotated[ReportSource, Depends(report_source)],
     session: SessionDep,
     clock: ClockDep,
     request: Request,
@@ -168,9 +201,9 @@ def import_report(
     received_date: Annotated[Day | None, Query(description="Defaults to the date of publication.")] = None,
     regulator: Annotated[Name | None, Query(description="Defaults to Care Quality Commission.")] = None,
 ) -> ImportResult:
-    result = importer.import_text(
+    result = documents.import_source(
         session,
-        text=text,
+        source=source,
         actor=actor,
         options=importer.ImportOptions(slug=slug, received_date=received_date, regulator=regulator),
         now=clock.now(),
