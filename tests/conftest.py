@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -257,3 +258,25 @@ def kirklees(client, seeded) -> dict:
         "items"
     ]
     return {"report": report, "recommendations": {r["ref"]: r for r in items}}
+
+
+@dataclass(frozen=True)
+class ReportPdf:
+    path: Path
+    data: bytes
+    layout: object  # tests.fixtures.report_pdfs.Layout: the page of each recommendation and citing paragraph
+
+
+@pytest.fixture(scope="session")
+def report_pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReportPdf]:
+    """The test PDFs (tests/fixtures/report_pdfs.py), made once per run: "kirklees", "borsetshire"."""
+    from tests.fixtures.report_pdfs import borsetshire_pdf, kirklees_pdf
+
+    folder = tmp_path_factory.mktemp("pdfs")
+    made = {}
+    for name, make in (("kirklees", kirklees_pdf), ("borsetshire", borsetshire_pdf)):
+        data, layout = make()
+        path = folder / f"{name}.pdf"
+        path.write_bytes(data)
+        made[name] = ReportPdf(path, data, layout)
+    return made

@@ -44,12 +44,13 @@ _RUNS_OF_SPACES = re.compile(r" {2,}")
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$|^[-\u2013\u2014]\s*\d{1,4}\s*[-\u2013\u2014]$", re.I
 )
-_FOOTNOTE = re.compile("^[\u00b9\u00b2\u00b3\u2070-\u2079]+\\s*\\S")
+_FOOTNOTE_MARKS = "\u00b9\u00b2\u00b3\u2070\u2074\u2075\u2076\u2077\u2078\u2079"
+_FOOTNOTE = re.compile(f"^[{_FOOTNOTE_MARKS}]+\\s*\\S")
 _HYPHENATED_END = re.compile(r"(?P<head>[^\W\d_][\w'-]*?[^\W\d_])-$")
 _CONTINUATION = re.compile(r"^(?P<tail>[a-z][\w'-]*?)(?P<punctuation>[^\w\s]*)(?=\s|$)(?P<rest>.*)$")
 _WORDS = re.compile(r"[^\W\d_][\w'-]*[^\W\d_]")
 _SENTENCE_END = (".", "!", "?", ":", ";", "\u201d", '"', ")")
-_CITATION_SPACING = re.compile(r"\b(recommendations?)\s+(\d+)\s*\.\s+(?=\d)", re.I)
+_CITATION_SPACING = re.compile(r"\b(recommendations?)\s+(\d+)\s*\.\s*(?=\d)", re.I)
 
 
 @dataclass(frozen=True)
@@ -124,15 +125,16 @@ def _running_lines(pages: list[list[str]]) -> set[str]:
 def _strip_page(lines: list[str], running: set[str], *, first: bool) -> list[str]:
     band = set(_band(lines))
     first_line = next((index for index, line in enumerate(lines) if line), None)
-    last_gap = max((index for index, line in enumerate(lines) if not line), default=-1)
     kept = []
     for index, line in enumerate(lines):
         header = index in band and not (first and index == first_line)
-        if header and (_key(line) in running or _PAGE_NUMBER.match(line)):
-            continue
-        if index > last_gap and _FOOTNOTE.match(line):
-            continue
-        kept.append(line)
+        if not (header and (_key(line) in running or _PAGE_NUMBER.match(line))):
+            kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    last_gap = max((index for index, line in enumerate(kept) if not line), default=-1)
+    if last_gap >= 0 and all(_FOOTNOTE.match(line) for line in kept[last_gap + 1 :]):
+        kept = kept[:last_gap]
     while kept and not kept[0]:
         kept.pop(0)
     while kept and not kept[-1]:
@@ -170,4 +172,5 @@ def _runs_on(previous: str, following: str) -> bool:
     """Does the text carry on from one page to the next without a paragraph break?"""
     if not previous or not following:
         return False
-    return following[0].islower() or not previous.rstrip().endswith(_SENTENCE_END)
+    ended = previous.rstrip().rstrip(_FOOTNOTE_MARKS).endswith(_SENTENCE_END)
+    return following[0].islower() or not ended
