@@ -69,7 +69,7 @@ def test_a_dry_run_answers_the_full_preview_and_writes_nothing(client, seeded):
         ("GHCCG", "matched"),
         ("MYHT", "matched"),
     ]
-    assert joint["citations"] == [{"paragraph": "1.3", "section": "Early help", "line": 12}]
+    assert joint["citations"] == [{"paragraph": "1.3", "section": "Early help", "line": 12, "page": None}]
     new = preview["recommendations"][3]["owners"][0]
     assert (new["resolution"], new["code"], new["kind"]) == ("new", "ABFT", "foundation_trust")
     assert body["organisations_created"] == [

@@ -28,10 +28,17 @@ def _source(data: bytes, limits: PdfLimits = LIMITS) -> documents.ReportSource:
     return documents.read_report_source(data, limits=limits)
 
 
-def _import(session: Session, data: bytes, now, **kwargs):
+def _import(session: Session, data: bytes | documents.ReportSource, now, **kwargs):
+    source = data if isinstance(data, documents.ReportSource) else _source(data)
     return documents.import_source(
-        session, source=_source(data), actor=SYSTEM, options=importer.ImportOptions(), now=now, **kwargs
+        session, source=source, actor=SYSTEM, options=importer.ImportOptions(), now=now, **kwargs
     )
+
+
+@pytest.fixture(scope="module")
+def kirklees(report_pdfs) -> documents.ReportSource:
+    """The Kirklees PDF read once (reading it is tested by the first test; the others test importing it)."""
+    return _source(report_pdfs["kirklees"].data)
 
 
 def test_the_kirklees_pdf_gives_the_seeds_rows(connection, clock, report_pdfs):
@@ -49,10 +56,12 @@ def test_the_kirklees_pdf_gives_the_seeds_rows(connection, clock, report_pdfs):
     }
 
 
-def test_the_kirklees_pdf_over_the_seed_changes_nothing_and_gives_pages(session, seeded, clock, report_pdfs):
+def test_the_kirklees_pdf_over_the_seed_changes_nothing_and_gives_pages(
+    session, seeded, clock, report_pdfs, kirklees
+):
     pdf = report_pdfs["kirklees"]
     before = _rows(session)
-    result = _import(session, pdf.data, clock.now())
+    result = _import(session, kirklees, clock.now())
     assert (result.outcome, result.written, result.differences, result.warnings) == (
         "unchanged",
         False,
@@ -77,7 +86,7 @@ def test_the_kirklees_pdf_over_the_seed_changes_nothing_and_gives_pages(session,
     assert result.preview.action_plan.page == pdf.layout.page_count
 
 
-def test_a_pdf_import_is_dry_run_then_applied_only_when_asked(session, seeded, clock, report_pdfs):
+def test_a_pdf_import_is_dry_run_then_applied_only_when_asked(session, seeded, clock, kirklees):
     """A changed PDF shows its differences; nothing is written until apply_changes."""
     from sqlmodel import select
 
@@ -87,7 +96,7 @@ def test_a_pdf_import_is_dry_run_then_applied_only_when_asked(session, seeded, c
     recommendation.text = "An older wording."
     session.add(recommendation)
     session.commit()
-    data = report_pdfs["kirklees"].data
+    data = kirklees
     dry = _import(session, data, clock.now(), dry_run=True, apply_changes=True)
     assert (dry.outcome, dry.written) == ("changes_applied", False)
     detected = _import(session, data, clock.now())
