@@ -1,4 +1,4 @@
-"""The ``rectrack`` command: serve, migrate, seed, keys, overdue, import."""
+"""The ``rectrack`` command: serve, migrate, seed, keys, overdue, import, worker, reminders."""
 
 import argparse
 import sys
@@ -193,6 +193,32 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from app.db import create_db_engine
+    from app.observability import configure_logging
+    from app.worker.main import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return run_worker(settings, create_db_engine(settings), Clock(timezone=settings.timezone))
+
+
+def _reminders(args: argparse.Namespace) -> int:
+    from app.db import get_engine, session_scope
+    from app.services.reminders import run_reminders, send_pending_emails
+
+    settings = get_settings()
+    clock = Clock(timezone=settings.timezone)
+    as_of = args.as_of or clock.today()
+    with session_scope() as session:
+        made = run_reminders(session, as_of=as_of, settings=settings, now=clock.now())
+    print(f"{made} new reminders for {as_of.isoformat()}", file=sys.stderr)
+    if settings.smtp_url is not None:
+        sent = send_pending_emails(get_engine(), settings=settings, clock=clock)
+        print(f"{sent} emails sent", file=sys.stderr)
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -247,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--regulator", help="Care Quality Commission by default")
     import_.add_argument("--format", choices=("text", "json"), default="text")
     import_.set_defaults(handler=_import)
+
+    worker = commands.add_parser("worker", help="send webhook deliveries and run the daily reminders")
+    worker.set_defaults(handler=_worker)
+
+    reminders = commands.add_parser("reminders", help="make (and send) the reminders due on a date")
+    reminders.add_argument("--as-of", type=_date, help="YYYY-MM-DD; today (Europe/London) when left out")
+    reminders.set_defaults(handler=_reminders)
     return parser
 
 

@@ -26,6 +26,7 @@ from app.api.routes import (
     reports,
     summaries,
     target_dates,
+    webhooks,
 )
 from app.clock import Clock
 from app.config import Settings, get_settings
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 summaries,
                 access,
                 exports,
+                webhooks,
             )
         ),
     ]
