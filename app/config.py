@@ -4,7 +4,7 @@ from datetime import date, time
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./rectrack.db"
@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # Reminder emails, e.g. smtp://user:password@mail.example.org:587 (smtps:// for TLS).
     smtp_url: SecretStr | None = None
     smtp_from: str = "rectrack@localhost"
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":

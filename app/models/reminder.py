@@ -42,6 +42,8 @@ class ReminderEmail(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_type=Text)
     attempts: int = 0
+    # Whoever sends it claims it until then, so two senders at once do not both send it.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

@@ -5,11 +5,11 @@ Monday digest, written here and sent afterwards by ``send_pending_emails``."""
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -288,27 +288,33 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
     return client
 
 
+EMAIL_CLAIM = timedelta(minutes=5)
+
+
 def send_pending_emails(engine: Engine, *, settings: Settings, clock: Clock, limit: int = 50) -> int:
-    """Send the emails written but not sent yet (at least once: a crash after sending and before
-    recording sends again). The number sent."""
+    """Send the emails written but not sent yet; the number sent. Each is claimed first, so
+    senders running at once send it once; a crash between sending and recording sends it
+    again after the claim runs out (at least once)."""
     with session_scope(engine, writes=False) as session:
         pending = session.exec(
-            select(ReminderEmail)
+            select(ReminderEmail.id, ReminderEmail.to_address, ReminderEmail.subject, ReminderEmail.body)
             .where(ReminderEmail.sent_at.is_(None), ReminderEmail.attempts < MAX_EMAIL_ATTEMPTS)
             .order_by(ReminderEmail.id)
             .limit(limit)
         ).all()
         session.rollback()
-    if not pending:
+    claimed = [email for email in pending if _claim(engine, email.id, clock.now())]
+    if not claimed:
         return 0
     sent = 0
     try:
         client = _smtp(settings)
     except (OSError, smtplib.SMTPException) as error:
-        _record_failure(engine, [e.id for e in pending], str(error))
+        for email in claimed:
+            _finish(engine, email.id, error=str(error))
         return 0
     with client:
-        for email in pending:
+        for email in claimed:
             message = EmailMessage()
             message["From"] = settings.smtp_from
             message["To"] = email.to_address
@@ -318,22 +324,39 @@ def send_pending_emails(engine: Engine, *, settings: Settings, clock: Clock, lim
             try:
                 client.send_message(message)
             except smtplib.SMTPException as error:
-                _record_failure(engine, [email.id], str(error))
+                _finish(engine, email.id, error=str(error))
                 continue
-            with session_scope(engine) as session:
-                session.connection().execute(
-                    update(ReminderEmail).where(ReminderEmail.id == email.id).values(sent_at=clock.now())
-                )
-                session.commit()
+            _finish(engine, email.id, sent_at=clock.now())
             sent += 1
     return sent
 
 
-def _record_failure(engine: Engine, ids: list[int], error: str) -> None:
+def _claim(engine: Engine, email_id: int, now: datetime) -> bool:
+    with session_scope(engine) as session:
+        claimed = (
+            session.connection()
+            .execute(
+                update(ReminderEmail)
+                .where(
+                    ReminderEmail.id == email_id,
+                    ReminderEmail.sent_at.is_(None),
+                    or_(ReminderEmail.claimed_until.is_(None), ReminderEmail.claimed_until < now),
+                )
+                .values(claimed_until=now + EMAIL_CLAIM, attempts=ReminderEmail.attempts + 1)
+            )
+            .rowcount
+        )
+        session.commit()
+    return claimed == 1
+
+
+def _finish(
+    engine: Engine, email_id: int, *, sent_at: datetime | None = None, error: str | None = None
+) -> None:
     with session_scope(engine) as session:
         session.connection().execute(
             update(ReminderEmail)
-            .where(ReminderEmail.id.in_(ids))
-            .values(attempts=ReminderEmail.attempts + 1, last_error=error[:500])
+            .where(ReminderEmail.id == email_id)
+            .values(sent_at=sent_at, claimed_until=None, last_error=None if error is None else error[:500])
         )
         session.commit()

@@ -7,7 +7,19 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from app.api.conditional import CollectionETag, IfMatch, IfNoneMatch, _answer, resource_etag
 from app.api.deps import AdminDep, AsOfDep, ClockDep, IdPath, SessionDep, SettingsDep
 from app.api.pagination import PageDep, paged
-from app.api.responses import IF_MATCH, conditional_read, conditional_update, problems
+from app.api.responses import (
+    AGAIN,
+    CHANGE,
+    IF_MATCH,
+    NEW_ID,
+    conditional_read,
+    conditional_update,
+    created,
+    link,
+    problems,
+    same,
+    with_etag,
+)
 from app.config import Settings
 from app.models import WebhookEndpoint
 from app.schemas.common import Page
@@ -47,7 +59,10 @@ def _with_secret(endpoint: WebhookEndpoint, secret: str) -> WebhookEndpointWithS
     response_model=WebhookEndpointWithSecret,
     status_code=status.HTTP_201_CREATED,
     summary="Register a webhook endpoint (admin); its signing secret is shown once",
-    responses=problems(400, 401, 403, 413, 422),
+    responses={
+        **created({"ReadWebhook": link("read_webhook", "The new endpoint.", webhook_id=NEW_ID)}),
+        **problems(400, 401, 403, 413, 422),
+    },
 )
 def create_webhook(
     actor: AdminDep,
@@ -89,7 +104,13 @@ def list_webhooks(
     "/{webhook_id}",
     response_model=WebhookEndpointPublic,
     summary="One webhook endpoint (admin)",
-    responses=conditional_read(401, 403, 404, 422),
+    responses=conditional_read(
+        401,
+        403,
+        404,
+        422,
+        links={"UpdateWebhook": with_etag("update_webhook", CHANGE, webhook_id=same("webhook_id"))},
+    ),
 )
 def read_webhook(
     endpoint: EndpointDep, response: Response, as_of: AsOfDep, if_none_match: IfNoneMatch = None
@@ -102,7 +123,13 @@ def read_webhook(
     "/{webhook_id}",
     response_model=WebhookEndpointPublic,
     summary="Change a webhook endpoint (admin); `disabled: false` enables it again",
-    responses=conditional_update(401, 403, 404, 422),
+    responses=conditional_update(
+        401,
+        403,
+        404,
+        422,
+        links={"UpdateWebhook": with_etag("update_webhook", AGAIN, webhook_id=same("webhook_id"))},
+    ),
     openapi_extra=IF_MATCH,
 )
 def update_webhook(
