@@ -2,7 +2,7 @@
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from app.domain.webhook_urls import Address, Network, RefusedUrl, Target, check_addresses, target
 
@@ -24,9 +24,22 @@ def resolve(host: str, port: int) -> list[Address]:
     return list(seen.values())
 
 
-def checked_target(url: str, allowed: Iterable[Network]) -> tuple[Target, list[Address]]:
+Resolver = Callable[[str, int], list[Address]]
+
+
+def literal_addresses_only(host: str, port: int) -> list[Address]:
+    """A resolver for tests that must not query DNS: IP literals resolve, names do not."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        raise RefusedUrl(f"{host} cannot be resolved (names are not looked up here)") from None
+
+
+def checked_target(
+    url: str, allowed: Iterable[Network], resolver: Resolver = resolve
+) -> tuple[Target, list[Address]]:
     """The URL's target and its addresses, all allowed, or RefusedUrl."""
     where = target(url)
-    addresses = resolve(where.host, where.port)
+    addresses = resolver(where.host, where.port)
     check_addresses(where.host, addresses, allowed)
     return where, addresses

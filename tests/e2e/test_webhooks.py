@@ -207,3 +207,19 @@ def test_private_and_odd_urls_are_refused(api, url):
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "webhook_url_refused"
+
+
+def test_the_address_is_checked_again_when_sending(api, receiver):
+    # Registered while loopback was allowed; the worker no longer allows it.
+    endpoint = _register(api, receiver, event_types=["progress_update.created"])
+    with run_worker(api.database_url, api.folder, env={"RECTRACK_WEBHOOK_ALLOWED_NETWORKS": ""}):
+        _report_progress(api, 20)
+        deadline = time.monotonic() + 60
+        while (log := _deliveries(api, endpoint["id"])) == [] or log[0]["state"] == "pending":
+            assert time.monotonic() < deadline, log
+            time.sleep(0.2)
+    [delivery] = log
+    assert delivery["state"] == "failed" and delivery["attempts"] == 4  # the test schedule's four
+    assert all(a["error"].startswith("refused") and a["status_code"] is None for a in delivery["attempt_log"])
+    assert receiver.received == []
+    _disable(api, endpoint)

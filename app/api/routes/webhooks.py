@@ -43,9 +43,9 @@ def valid_endpoint(_: AdminDep, session: SessionDep, webhook_id: IdPath) -> Webh
 EndpointDep = Annotated[WebhookEndpoint, Depends(valid_endpoint)]
 
 
-def _url_checker(settings: Settings):
-    allowed = settings.allowed_networks
-    return lambda url: checked_target(url, allowed)
+def _url_checker(request: Request, settings: Settings):
+    allowed, resolver = settings.allowed_networks, request.app.state.resolve_host
+    return lambda url: checked_target(url, allowed, resolver)
 
 
 def _with_secret(endpoint: WebhookEndpoint, secret: str) -> WebhookEndpointWithSecret:
@@ -75,7 +75,12 @@ def create_webhook(
     response: Response,
 ):
     endpoint, secret = service.create_endpoint(
-        session, actor=actor, data=data, check_url=_url_checker(settings), settings=settings, now=clock.now()
+        session,
+        actor=actor,
+        data=data,
+        check_url=_url_checker(request, settings),
+        settings=settings,
+        now=clock.now(),
     )
     response.headers["Location"] = str(request.url_for("read_webhook", webhook_id=endpoint.id))
     response.headers["ETag"] = resource_etag(endpoint.version, as_of.day)
@@ -141,6 +146,7 @@ def update_webhook(
     settings: SettingsDep,
     clock: ClockDep,
     as_of: AsOfDep,
+    request: Request,
     response: Response,
 ):
     endpoint = service.update_endpoint(
@@ -149,7 +155,7 @@ def update_webhook(
         endpoint=endpoint,
         data=data,
         expected_version=expected_version.version(),
-        check_url=_url_checker(settings),
+        check_url=_url_checker(request, settings),
         now=clock.now(),
     )
     response.headers["ETag"] = resource_etag(endpoint.version, as_of.day)
