@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import Connection, delete, func, insert, or_, update
 from sqlmodel import Session, select
 
@@ -533,14 +534,20 @@ def claim_due(
 
 
 def _signing_secrets(endpoint: WebhookEndpoint, settings: Settings, now: datetime) -> list[str]:
+    """The secrets that sign now. One stored under another RECTRACK_SECRET_KEY cannot be read:
+    without the current one the delivery fails unsent, and the endpoint needs a rotation."""
     encrypted = [endpoint.secret_encrypted]
-    if (
-        endpoint.previous_secret_encrypted
-        and endpoint.previous_secret_expires_at
-        and endpoint.previous_secret_expires_at > now
-    ):
+    overlap_ends = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_encrypted and overlap_ends and overlap_ends > now:
         encrypted.append(endpoint.previous_secret_encrypted)
-    return [webhook_secrets.decrypt(e, secret_key=settings.key_secret) for e in encrypted]
+    secrets = []
+    for token in encrypted:
+        try:
+            secrets.append(webhook_secrets.decrypt(token, secret_key=settings.key_secret))
+        except InvalidToken:
+            if token is endpoint.secret_encrypted:
+                return []
+    return secrets
 
 
 @dataclass(frozen=True)

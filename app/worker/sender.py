@@ -25,6 +25,8 @@ def _elapsed_ms(clock: Clock, started) -> int:
 
 def send(job: DeliveryJob, *, timeout: float, allowed: tuple[Network, ...], clock: Clock) -> AttemptResult:
     started = clock.now()
+    if not job.secrets:
+        return AttemptResult(started, 0, error="the signing secret cannot be decrypted: rotate it")
     try:
         where, addresses = checked_target(job.url, allowed)
     except RefusedUrl as refused:

@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
@@ -200,3 +201,19 @@ def test_a_single_worker_database_refuses_a_second_live_worker(session, clock):
     webhooks.hold_lease(session, worker_id="first", now=clock.now() + lease / 2, lease=lease, single=True)
     # Once the first's lease runs out unrenewed (it was killed), the second takes over.
     webhooks.hold_lease(session, worker_id="second", now=clock.now() + lease * 2, lease=lease, single=True)
+
+
+def test_a_changed_server_secret_fails_the_delivery_unsent(hooks, session, clock):
+    from app.worker.sender import send
+
+    webhooks.fan_out(session, now=clock.now())
+    _create(hooks, event_types=["progress_update.created"])
+    _progress(hooks, 3, hooks.get("/api/v1/recommendations/3").json()["owners"][0]["code"])
+    webhooks.fan_out(session, now=clock.now())
+    other = hooks.local_settings.model_copy(
+        update={"secret_key": SecretStr("another server secret of 32+ characters!!")}
+    )
+    [job] = webhooks.claim_due(session, worker_id="w1", now=clock.now(), settings=other)
+    assert job.secrets == []
+    result = send(job, timeout=10, allowed=other.allowed_networks, clock=clock)
+    assert result.status_code is None and "rotate" in result.error
