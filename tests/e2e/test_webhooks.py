@@ -139,6 +139,10 @@ def test_a_delivery_is_retried_after_a_500_and_logged(api, receiver):
     with run_worker(api.database_url, api.folder):
         again = receiver.wait_for(lambda seen: len(seen) >= 3, "the redelivery")
     assert again[2].id == got[0].id
+    metrics = httpx.get(api.url("/metrics"), timeout=30).text
+    figures = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line.startswith("rectrack_webhook"))
+    assert float(figures['rectrack_webhook_deliveries{state="succeeded"}']) >= 1
+    assert float(figures["rectrack_webhook_oldest_pending_delivery_age_seconds"]) >= 0
     _disable(api, endpoint)
 
 
