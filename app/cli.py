@@ -194,27 +194,27 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from app.db import create_db_engine
-    from app.observability import configure_logging
+    from app.logs import configure_logging
     from app.worker.main import run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    return run_worker(settings, create_db_engine(settings), Clock(timezone=settings.timezone))
+    return run_worker(settings, _engine(), Clock(timezone=settings.timezone))
 
 
 def _reminders(args: argparse.Namespace) -> int:
-    from app.db import get_engine, session_scope
+    from app.db.sessions import session_scope
     from app.services.reminders import run_reminders, send_pending_emails
 
     settings = get_settings()
     clock = Clock(timezone=settings.timezone)
     as_of = args.as_of or clock.today()
-    with session_scope() as session:
+    engine = _engine()
+    with session_scope(engine) as session:
         made = run_reminders(session, as_of=as_of, settings=settings, now=clock.now())
     print(f"{made} new reminders for {as_of.isoformat()}", file=sys.stderr)
     if settings.smtp_url is not None:
-        sent = send_pending_emails(get_engine(), settings=settings, clock=clock)
+        sent = send_pending_emails(engine, settings=settings, clock=clock)
         print(f"{sent} emails sent", file=sys.stderr)
     return 0
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import session_scope
+from app.db.sessions import session_scope
 from app.domain.deadlines import deadline_state
 from app.domain.reminders import ReminderPolicy, Rule, action_plan_reminders, recommendation_reminders
 from app.domain.status import DONE_STATUSES, TERMINAL_STATUSES, OwnerStatus, Status

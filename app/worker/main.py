@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import session_scope
+from app.db.sessions import session_scope
 from app.services import webhooks
 from app.worker.sender import send
 

@@ -6,8 +6,9 @@ from sqlalchemy import func, select
 
 from app.clock import FixedClock
 from app.config import Settings
-from app.db import create_db_engine, session_scope
-from app.migrations import upgrade
+from app.db.engine import create_db_engine
+from app.db.migrations import upgrade
+from app.db.sessions import session_scope
 from app.models import Reminder
 from app.worker.main import Worker
 from seed.loader import load_seed

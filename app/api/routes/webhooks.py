@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from app.api.conditional import CollectionETag, IfMatch, IfNoneMatch, _answer, resource_etag
+from app.api.conditional import CollectionETag, IfMatch, IfNoneMatch, _answer
 from app.api.deps import AdminDep, AsOfDep, ClockDep, IdPath, SessionDep, SettingsDep
+from app.api.etags import resource_etag
 from app.api.pagination import PageDep, paged
 from app.api.responses import (
     AGAIN,
