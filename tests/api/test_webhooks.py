@@ -92,6 +92,11 @@ def test_only_admins(hooks, auth, anonymous):
     check_problem(anonymous.get("/api/v1/webhooks"), 401)
 
 
+def _recommendation(client, index: int) -> dict:
+    """The seeded review's ``index``-th recommendation (ids differ between engines)."""
+    return client.get("/api/v1/recommendations", params={"limit": 10}).json()["items"][index]
+
+
 def _progress(client, recommendation_id, code):
     response = client.post(
         f"/api/v1/recommendations/{recommendation_id}/progress-updates",
@@ -103,7 +108,7 @@ def _progress(client, recommendation_id, code):
 
 def test_fan_out_follows_filters_and_a_rotation_signs_with_both_secrets(hooks, session, clock):
     settings = hooks.local_settings
-    recommendation = hooks.get("/api/v1/recommendations/1").json()
+    recommendation = _recommendation(hooks, 0)
     owner = recommendation["owners"][0]
     other = hooks.get("/api/v1/organisations", params={"limit": 200}).json()["items"]
     stranger = next(
@@ -113,7 +118,7 @@ def test_fan_out_follows_filters_and_a_rotation_signs_with_both_secrets(hooks, s
     everything = _create(hooks)
     mine = _create(hooks, organisation_id=owner["organisation_id"], event_types=["progress_update.created"])
     theirs = _create(hooks, organisation_id=stranger["id"])
-    update = _progress(hooks, 1, owner["code"])
+    update = _progress(hooks, recommendation["id"], owner["code"])
     rotated = hooks.post(f"/api/v1/webhooks/{mine['id']}/rotate-secret")
     assert rotated.status_code == 200, rotated.text
     assert webhooks.fan_out(session, now=clock.now()) >= 1
@@ -172,8 +177,8 @@ def test_fan_out_follows_filters_and_a_rotation_signs_with_both_secrets(hooks, s
 def test_a_410_disables_the_endpoint_with_an_audit_event(hooks, session, clock):
     webhooks.fan_out(session, now=clock.now())
     endpoint = _create(hooks, event_types=["progress_update.created"])
-    owner = hooks.get("/api/v1/recommendations/2").json()["owners"][0]["code"]
-    _progress(hooks, 2, owner)
+    recommendation = _recommendation(hooks, 1)
+    _progress(hooks, recommendation["id"], recommendation["owners"][0]["code"])
     webhooks.fan_out(session, now=clock.now())
     [job] = webhooks.claim_due(session, worker_id="w1", now=clock.now(), settings=hooks.local_settings)
     result = webhooks.AttemptResult(clock.now(), 3, status_code=410)
@@ -208,7 +213,8 @@ def test_a_changed_server_secret_fails_the_delivery_unsent(hooks, session, clock
 
     webhooks.fan_out(session, now=clock.now())
     _create(hooks, event_types=["progress_update.created"])
-    _progress(hooks, 3, hooks.get("/api/v1/recommendations/3").json()["owners"][0]["code"])
+    recommendation = _recommendation(hooks, 2)
+    _progress(hooks, recommendation["id"], recommendation["owners"][0]["code"])
     webhooks.fan_out(session, now=clock.now())
     other = hooks.local_settings.model_copy(
         update={"secret_key": SecretStr("another server secret of 32+ characters!!")}
