@@ -1,4 +1,4 @@
-"""The ``rectrack`` command: serve, migrate, seed, keys, overdue, import."""
+"""The ``rectrack`` command: serve, migrate, seed, keys, overdue, import, worker, reminders."""
 
 import argparse
 import sys
@@ -198,6 +198,32 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from app.worker.main import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return run_worker(settings, _engine(), Clock(timezone=settings.timezone))
+
+
+def _reminders(args: argparse.Namespace) -> int:
+    from app.db.sessions import session_scope
+    from app.services.reminders import run_reminders, send_pending_emails
+
+    settings = get_settings()
+    clock = Clock(timezone=settings.timezone)
+    as_of = args.as_of or clock.today()
+    engine = _engine()
+    with session_scope(engine) as session:
+        made = run_reminders(session, as_of=as_of, settings=settings, now=clock.now())
+    print(f"{made} new reminders for {as_of.isoformat()}", file=sys.stderr)
+    if settings.smtp_url is not None:
+        sent = send_pending_emails(engine, settings=settings, clock=clock)
+        print(f"{sent} emails sent", file=sys.stderr)
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -252,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     import_.add_argument("--regulator", help="Care Quality Commission by default")
     import_.add_argument("--format", choices=("text", "json"), default="text")
     import_.set_defaults(handler=_import)
+
+    worker = commands.add_parser("worker", help="send webhook deliveries and run the daily reminders")
+    worker.set_defaults(handler=_worker)
+
+    reminders = commands.add_parser("reminders", help="make (and send) the reminders due on a date")
+    reminders.add_argument("--as-of", type=_date, help="YYYY-MM-DD; today (Europe/London) when left out")
+    reminders.set_defaults(handler=_reminders)
     return parser
 
 

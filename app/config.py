@@ -1,10 +1,10 @@
 """Settings, read once from environment variables prefixed ``RECTRACK_``."""
 
-from datetime import date
+from datetime import date, time
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./rectrack.db"
@@ -45,6 +45,31 @@ class Settings(BaseSettings):
     # Let requests without a key read (never write): for dashboards on a trusted network.
     anonymous_reads: bool = False
 
+    # Webhooks: seconds before each attempt, comma-separated (the first is the first attempt's).
+    webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    # CIDRs endpoints may resolve to beside public addresses, e.g. "10.0.0.0/8,127.0.0.0/8".
+    webhook_allowed_networks: str = ""
+    webhook_timeout_seconds: float = Field(default=15.0, ge=10.0, le=30.0)
+    # How long a rotated-out secret keeps signing beside the new one.
+    webhook_secret_overlap_hours: float = Field(default=24.0, ge=0.0, le=24.0 * 30)
+    # The worker: how often it looks for work, and how long its lease lasts unrenewed
+    # (a killed worker's deliveries are free for another once it runs out).
+    worker_poll_seconds: float = Field(default=1.0, gt=0.0, le=60.0)
+    worker_lease_seconds: float = Field(default=15.0, ge=2.0, le=600.0)
+
+    # Reminders: when the worker runs them each day (in RECTRACK_TIMEZONE), and their rules.
+    reminder_time: time = time(8, 0)
+    reminder_due_soon_working_days: str = "5,1"
+    reminder_stale_days: int = Field(default=30, ge=1, le=3650)
+    # Reminder emails, e.g. smtp://user:password@mail.example.org:587 (smtps:// for TLS).
+    smtp_url: SecretStr | None = None
+    smtp_from: str = "rectrack@localhost"
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":
         if self.environment == "production" and not (
@@ -59,6 +84,22 @@ class Settings(BaseSettings):
     @property
     def key_secret(self) -> str:
         return self.secret_key.get_secret_value() if self.secret_key else ""
+
+    @property
+    def retry_schedule(self) -> tuple[int, ...]:
+        from app.domain.webhook_delivery import parse_schedule
+
+        return parse_schedule(self.webhook_retry_schedule)
+
+    @property
+    def allowed_networks(self):
+        from app.domain.webhook_urls import parse_networks
+
+        return parse_networks(self.webhook_allowed_networks)
+
+    @property
+    def due_soon_reminder_days(self) -> tuple[int, ...]:
+        return tuple(sorted({int(p) for p in self.reminder_due_soon_working_days.split(",") if p.strip()}))
 
     @property
     def is_sqlite(self) -> bool:

@@ -26,6 +26,7 @@ from app.api.routes import (
     reports,
     summaries,
     target_dates,
+    webhooks,
 )
 from app.clock import Clock
 from app.config import Settings, get_settings
@@ -33,7 +34,7 @@ from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.sessions import writers
 from app.logs import configure_logging
-from app.services import keys
+from app.services import keys, webhook_network
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.change_counter = create_change_counter(app.state.engine)
     app.state.answer_store = AnswerStore()
     app.state.key_cache = KeyCache()
+    app.state.resolve_host = webhook_network.resolve  # webhook URLs' hosts, checked at registration
     app.state.idempotency_store = IdempotencyStore(app.state.writers_engine.begin)
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_handler)
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 summaries,
                 access,
                 exports,
+                webhooks,
             )
         ),
     ]

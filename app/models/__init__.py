@@ -10,7 +10,16 @@ from app.models.recommendation import (
     RecommendationCitation,
     RecommendationOwner,
 )
+from app.models.reminder import Reminder, ReminderEmail
 from app.models.report import Report, ReportActionPlanOrganisation
+from app.models.webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+    WebhookOutboxCursor,
+    WebhookWorker,
+)
 
 __all__ = [
     "ApiKey",
@@ -25,5 +34,13 @@ __all__ = [
     "RecommendationCitation",
     "RecommendationOwner",
     "Report",
+    "Reminder",
+    "ReminderEmail",
     "ReportActionPlanOrganisation",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
+    "WebhookOutboxCursor",
+    "WebhookWorker",
 ]

@@ -21,6 +21,8 @@ class Organisation(SQLModel, table=True):
     code: str = Field(max_length=32)
     name: str = Field(max_length=300)
     kind: OrganisationKind = Field(sa_type=StrEnumColumn(OrganisationKind, 40))
+    # Where reminders go by email (when the operator sets RECTRACK_SMTP_URL).
+    contact_email: str | None = Field(default=None, max_length=320)
     # Bumped by every change to what the resource shows; its ETag comes from it.
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -22,6 +22,7 @@ from app.domain.access import SYSTEM
 from app.domain.status import Role
 from app.main import create_app
 from app.services import keys
+from app.services.webhook_network import literal_addresses_only
 
 from ..conftest import TODAY, fresh_database
 
@@ -73,6 +74,8 @@ def api_key(role: str, contract_database_url: str) -> Iterator[tuple[int, dict[s
     clock = FixedClock(at=datetime(TODAY.year, TODAY.month, TODAY.day, 10, 0, tzinfo=UTC))
     app = create_app(settings)
     app.state.clock = clock
+    # The fuzzer's webhook URLs name hosts anywhere: no DNS query leaves the machine.
+    app.state.resolve_host = literal_addresses_only
     with session_scope(app.state.engine) as session:
         load_seed(session, now=clock.now())
         # Decoys first, so that the ids the fuzzer tries first (1, 2, ...) are not its own key.

@@ -247,6 +247,20 @@ def test_the_api_waits_for_a_successful_migration(services):
     parser.parse_args(_command(api["command"])[1:])
 
 
+def test_the_worker_runs_beside_the_api_on_the_same_database(services):
+    _, api = _api_service(services)
+    migrate_name, _ = _migrate_service(services)
+    workers = [s for s in services.values() if _command(s.get("command")) == ["rectrack", "worker"]]
+    assert len(workers) == 1, "docker-compose.yml runs no `rectrack worker`"
+    [worker] = workers
+    build_parser().parse_args(["worker"])
+    for variable in ("RECTRACK_DATABASE_URL", "RECTRACK_ENVIRONMENT", "RECTRACK_SECRET_KEY"):
+        # The same secret: the worker decrypts the signing secrets the API encrypted.
+        assert _environment(worker).get(variable) == _environment(api).get(variable), variable
+    assert _depends_on(worker).get(migrate_name, {}).get("condition") == "service_completed_successfully"
+    assert worker.get("healthcheck", {}).get("disable") is True or "test" in worker.get("healthcheck", {})
+
+
 def test_the_database_is_postgres_16_with_a_named_volume_and_a_healthcheck(compose, services):
     _, db = _db_service(services)
     assert re.fullmatch(r"postgres:16([.\-].*)?", str(db["image"])), db["image"]

@@ -69,8 +69,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _server_env(database_url: str) -> dict[str, str]:
-    """The caller's environment without any RECTRACK_* setting, plus the database."""
+def _server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any RECTRACK_* setting, plus the database (and ``extra``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECTRACK_")}
     env.update(
         RECTRACK_DATABASE_URL=database_url,
@@ -79,6 +79,7 @@ def _server_env(database_url: str) -> dict[str, str]:
         RECTRACK_LOG_LEVEL="warning",
         PYTHONUNBUFFERED="1",
     )
+    env.update(extra or {})
     return env
 
 
@@ -163,7 +164,12 @@ def _wait_until_ready(server: LiveServer) -> None:
 
 @contextmanager
 def run_live_server(
-    database_url: str, log_folder: Path, *, workers: int = 1, headers: dict[str, str] | None = None
+    database_url: str,
+    log_folder: Path,
+    *,
+    workers: int = 1,
+    headers: dict[str, str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Serve ``database_url`` (already prepared) with uvicorn; stop it on exit."""
     attempts = 3  # a free port can be taken between choosing it and binding it
@@ -187,7 +193,7 @@ def run_live_server(
             process = subprocess.Popen(
                 command,
                 cwd=ROOT,
-                env=_server_env(database_url),
+                env=_server_env(database_url, env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -1,8 +1,11 @@
+from contextlib import suppress
+
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine
 
-from app.api.deps import get_engine
+from app.api import webhook_metrics
+from app.api.deps import ClockDep, get_engine
 from app.api.problems import problem_response
 from app.api.responses import problems
 from app.db.migrations import current_revision, head_revision
@@ -39,5 +42,8 @@ def readyz(request: Request, engine: Engine = Depends(get_engine)):
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics() -> Response:
+def metrics(clock: ClockDep, engine: Engine = Depends(get_engine)) -> Response:
+    # Without the database, the process's own metrics are still worth answering with.
+    with suppress(Exception):
+        webhook_metrics.refresh(engine, clock.now())
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
