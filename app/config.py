@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # Let requests without a key read (never write): for dashboards on a trusted network.
     anonymous_reads: bool = False
 
+    # Browser sessions (the dashboard's sign-in): how long one lasts, and whether to believe a
+    # proxy's X-Forwarded-Proto when deciding that the browser reached us over HTTPS.
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    trust_forwarded_proto: bool = False
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":
         if self.environment == "production" and not (
