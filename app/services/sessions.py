@@ -57,7 +57,7 @@ def read(token: str | None, *, secret: str, now: datetime) -> SessionToken | Non
     if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         return None
     payload, signature = token.split(".")
-    if not hmac.compare_digest(signature, _sign(payload, secret)):
+    if not hmac.compare_digest(signature.encode(), _sign(payload, secret).encode()):
         return None
     try:
         body = json.loads(_unb64(payload))
