@@ -22,6 +22,12 @@ DASHBOARD_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; fo
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["counts_chart"] = charts.counts_chart
 templates.env.filters["words"] = charts.words
+CALENDAR_NAMES = {
+    "england-and-wales": "England and Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
+templates.env.filters["calendar"] = lambda name: CALENDAR_NAMES.get(name, name)
 templates.env.filters["day"] = lambda day: f"{day.day} {day:%B %Y}" if day else "–"
 templates.env.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
 

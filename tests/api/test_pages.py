@@ -60,16 +60,17 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_an_api_client_gets_4
     problem(browser.get(f"{API}/reports"), 401, code="key_required")
 
 
-def test_signing_in_sets_a_strict_http_only_expiring_cookie_and_goes_back(browser, make_key, seeded, settings):
-    response = sign_in(browser, make_key("viewer"), next_path="/reports/1")
+def test_signing_in_sets_a_strict_http_only_expiring_cookie_and_goes_back(browser, make_key, kirklees, settings):
+    report_page = f"/reports/{kirklees['report']['id']}"
+    response = sign_in(browser, make_key("viewer"), next_path=report_page)
     assert response.status_code == 303
-    assert response.headers["location"] == "/reports/1"
+    assert response.headers["location"] == report_page
     cookie = _set_cookie(response, sessions.SESSION_COOKIE)
     assert cookie["httponly"] is True
     assert cookie["samesite"].lower() == "strict"
     assert not cookie["secure"]  # plain http here: a Secure cookie would never come back
     assert int(cookie["max-age"]) == settings.session_hours * 3600
-    page = browser.get("/reports/1")
+    page = browser.get(report_page)
     assert page.status_code == 200
     _is_html_page(page)
     assert "Kirklees" in page.text
@@ -169,27 +170,29 @@ def test_signing_out_needs_the_page_s_token_and_ends_the_session(browser, make_k
     assert browser.get("/").status_code == 303
 
 
-def test_anonymous_reads_open_the_dashboard_without_signing_in(app, browser, settings, seeded):
+def test_anonymous_reads_open_the_dashboard_without_signing_in(app, browser, settings, kirklees):
     app.state.settings = settings.model_copy(update={"anonymous_reads": True})
     page = browser.get("/")
     assert page.status_code == 200
     assert "Reading without signing in" in page.text
-    assert browser.get("/reports/1").status_code == 200
+    assert browser.get(f"/reports/{kirklees['report']['id']}").status_code == 200
 
 
-def test_pages_show_the_figures_for_the_date_asked(browser, make_key, seeded):
+def test_pages_show_the_figures_for_the_date_asked(browser, make_key, kirklees):
     sign_in(browser, make_key("viewer"))
-    before = browser.get("/reports/1", params={"as_of": "2018-06-05"})
-    after = browser.get("/reports/1", params={"as_of": "2018-06-06"})
+    report_page = f"/reports/{kirklees['report']['id']}"
+    before = browser.get(report_page, params={"as_of": "2018-06-05"})
+    after = browser.get(report_page, params={"as_of": "2018-06-06"})
     assert re.search(r'id="overdue-count">0<', before.text)
     assert re.search(r'id="overdue-count">25<', after.text)
     assert after.text.count('class="rag rag-red">Red<') == 25  # RAG in words, not colour alone
-    assert 'href="/recommendations/1?as_of=2018-06-06"' in after.text  # links keep the date
+    first = kirklees["recommendations"]["1.1"]["id"]
+    assert f'href="/recommendations/{first}?as_of=2018-06-06"' in after.text  # links keep the date
 
 
 def test_an_editor_sees_its_own_organisation_s_items_marked(browser, make_key, seeded, kirklees):
     sign_in(browser, make_key("editor", "CHFT"))
-    page = browser.get("/reports/1")
+    page = browser.get(f"/reports/{kirklees['report']['id']}")
     owned = sorted(
         ref for ref, r in kirklees["recommendations"].items() if "CHFT" in {o["code"] for o in r["owners"]}
     )
@@ -216,10 +219,11 @@ def test_every_page_renders_for_a_signed_in_viewer(browser, make_key, seeded, ki
 
 def test_pages_answer_304_until_something_changes(browser, client, make_key, seeded, kirklees):
     sign_in(browser, make_key("viewer"))
-    first = browser.get("/reports/1")
+    report_page = f"/reports/{kirklees['report']['id']}"
+    first = browser.get(report_page)
     etag = first.headers["etag"]
-    assert browser.get("/reports/1", headers={"If-None-Match": etag}).status_code == 304
-    assert browser.get("/reports/1?as_of=2018-06-06", headers={"If-None-Match": etag}).status_code == 200
+    assert browser.get(report_page, headers={"If-None-Match": etag}).status_code == 304
+    assert browser.get(f"{report_page}?as_of=2018-06-06", headers={"If-None-Match": etag}).status_code == 200
     recommendation = kirklees["recommendations"]["1.1"]
     written = client.post(
         f"{API}/recommendations/{recommendation['id']}/progress-updates",
@@ -232,13 +236,13 @@ def test_pages_answer_304_until_something_changes(browser, client, make_key, see
         },
     )
     assert written.status_code == 201, written.text
-    again = browser.get("/reports/1", headers={"If-None-Match": etag})
+    again = browser.get(report_page, headers={"If-None-Match": etag})
     assert again.status_code == 200 and again.headers["etag"] != etag
 
 
 def test_missing_things_and_bad_dates_are_html_pages(browser, make_key, seeded):
     sign_in(browser, make_key("viewer"))
-    missing = browser.get("/reports/999")
+    missing = browser.get("/reports/2147483647")
     assert missing.status_code == 404
     _is_html_page(missing)
     bad = browser.get("/", params={"as_of": "2018-02-30"})
