@@ -105,3 +105,14 @@ def test_redoc_renders_the_operations(page: Page, live_server: LiveServer):
     _secure_headers(response.headers)
     expect(page.get_by_role("heading", name=re.compile("^rectrack"))).to_be_visible()
     expect(page.get_by_text("The whole portfolio as of a date").first).to_be_attached()
+
+
+def test_the_keyboard_alone_changes_the_date(signed_in: Page):
+    page = signed_in
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the main content")).to_be_focused()
+    page.get_by_label("Figures as of").focus()
+    page.keyboard.type("06062018")  # a date field takes the day, month and year typed in turn
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/\?as_of=2018-06-06$"))
+    expect(page.locator("#reports tbody tr").first).to_contain_text("Overdue")
