@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-sqlite test-postgres lint install install-dev bench clean
+.PHONY: run test test-sqlite test-postgres lint install install-dev bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,9 @@ run: install
 
 ## Lint, then the whole suite on SQLite and on a throwaway PostgreSQL, both passes at once
 ## (each is mostly one CPU's work); each pass's output is printed whole when it ends.
+## Chromium (for the browser tests) is installed first, when missing, before the passes start.
 test: lint
+	scripts/ensure-chromium
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 ## Ruff, and the layering contracts of pyproject.toml (import-linter).
@@ -38,14 +40,18 @@ lint: install-dev
 	$(BIN)/lint-imports
 
 test-sqlite: install-dev
-	env -u RECTRACK_DATABASE_URL -u RECTRACK_TEST_POSTGRES_URL $(BIN)/pytest
+	env -u RECTRACK_DATABASE_URL -u RECTRACK_TEST_POSTGRES_URL scripts/ensure-chromium $(BIN)/pytest
 
 test-postgres: install-dev
-	scripts/with-postgres $(BIN)/pytest
+	scripts/ensure-chromium scripts/with-postgres $(BIN)/pytest
+
+## Regenerate docs/screenshots/ (the README's pictures) from a seeded database, in headless Chromium.
+screenshots: install-dev
+	scripts/ensure-chromium $(BIN)/python scripts/screenshots.py
 
 ## Benchmarks: S, M, L on SQLite and PostgreSQL into docs/benchmarks.md (~15-20 min; installs wrk if missing).
 bench: install-dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis rectrack.db rectrack.db-wal rectrack.db-shm
+	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts rectrack.db rectrack.db-wal rectrack.db-shm

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+    # Browser sessions (the dashboard's sign-in): how long one lasts, and whether to believe a
+    # proxy's X-Forwarded-Proto when deciding that the browser reached us over HTTPS.
+    session_hours: int = Field(default=8, ge=1, le=24 * 30)
+    trust_forwarded_proto: bool = False
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":

@@ -34,6 +34,7 @@ from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.sessions import writers
 from app.logs import configure_logging
+from app.pages import install as install_pages
 from app.services import keys, webhook_network
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
@@ -79,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Operation ids are the routes' function names (read_report, update_report): short,
         # stable, and what the OpenAPI links between operations name.
         generate_unique_id_function=lambda route: route.name,
+        # /docs and /redoc are served by app.pages, with their files from this server.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _document_problems_as_problem_json(app)
     for router, prefix in routers:
         app.include_router(router, prefix=prefix)
+    install_pages(app)
     app.state.allowed_methods = AllowedMethods((path, route.methods) for path, route in routes)
     return app
 

@@ -29,7 +29,7 @@ from app.domain.status import Role
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report
 from app.schemas.common import Day
-from app.services import idempotency, keys, organisations, recommendations, reports
+from app.services import idempotency, keys, organisations, recommendations, reports, sessions
 from app.services.as_of import AsOf
 from app.services.key_cache import CachedKey, KeyCache
 
@@ -149,22 +149,30 @@ CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 async def identify(
     request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
-    """Who is calling: the key's role and organisation, or an anonymous reader."""
+    """Who is calling: the key's role and organisation, or an anonymous reader.
+
+    The key comes from the Authorization header or, for reads only, from a browser's session
+    cookie (the dashboard's sign-in): a cookie never authorises a write, so no other site can
+    make a signed-in browser change anything.
+    """
     request_id = getattr(request.state, "request_id", None)
-    if credentials is None:
-        return replace(ANONYMOUS, request_id=request_id)
     state = request.app.state
     cache: KeyCache = state.key_cache
     settings: Settings = state.settings
-    key_hash = key_hash_of(state, credentials.credentials)
-    api_key = cache.get(key_hash)
-    if api_key is None:
-        api_key = await run_in_threadpool(
-            _authenticate, session, credentials.credentials, settings.key_secret
-        )
+    if credentials is not None:
+        key_hash = key_hash_of(state, credentials.credentials)
+        api_key = cache.get(key_hash)
         if api_key is None:
-            raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
-        cache.put(key_hash, api_key)
+            api_key = await run_in_threadpool(
+                _authenticate, session, credentials.credentials, settings.key_secret
+            )
+            if api_key is None:
+                raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
+            cache.put(key_hash, api_key)
+    else:
+        api_key = await _session_key(request, session, cache, settings)
+        if api_key is None:
+            return replace(ANONYMOUS, request_id=request_id)
     now = state.clock.now()
     if cache.claim_touch(api_key, now):
         await run_in_threadpool(state.key_usage_recorder, api_key.id, now)
@@ -196,14 +204,42 @@ def key_in_memory(state, token: str) -> CachedKey | None:
     return state.key_cache.get(key_hash_of(state, token))
 
 
+async def _session_key(request: Request, session: Session, cache: KeyCache, settings: Settings):
+    """The key a browser signed in with, while the session lasts and the key is not revoked."""
+    if request.method not in SAFE_METHODS:
+        return None
+    cookie = request.cookies.get(sessions.SESSION_COOKIE)
+    token = sessions.read(cookie, secret=settings.key_secret, now=request.app.state.clock.now())
+    if token is None:
+        return None
+    request.state.browser_session = token
+    cache_key = f"session:{token.key_id}"
+    api_key = cache.get(cache_key)
+    if api_key is None:
+        api_key = await run_in_threadpool(_active_key, session, token.key_id)
+        if api_key is not None:
+            cache.put(cache_key, api_key)
+    return api_key
+
+
+def _cached(found) -> CachedKey:
+    return CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
+
+
+def _active_key(session: Session, key_id: int) -> CachedKey | None:
+    try:
+        found = keys.find_active(session, key_id)
+        return None if found is None else _cached(found)
+    finally:
+        session.rollback()
+
+
 def _authenticate(session: Session, presented: str, secret: str) -> CachedKey | None:
     """The key, looked up in a transaction of its own: a write request must not hold the write
     lock (SQLite's, taken at BEGIN IMMEDIATE) while it records the key's use or before it writes."""
     try:
         found = keys.authenticate(session, presented=presented, secret=secret)
-        if found is None:
-            return None
-        return CachedKey(found.id, found.role, found.organisation_id, found.name, found.last_used_at)
+        return None if found is None else _cached(found)
     finally:
         session.rollback()
 

@@ -96,6 +96,11 @@ def authenticate(session: Session, *, presented: str, secret: str) -> ApiKey | N
     ).first()
 
 
+def find_active(session: Session, key_id: int) -> ApiKey | None:
+    """The key with this id, unless it has been revoked."""
+    return session.exec(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None))).first()
+
+
 def touch(session: Session, *, api_key_id: int, now: datetime) -> None:
     session.exec(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=now))
     session.commit()
@@ -126,6 +131,13 @@ def get_key(session: Session, key_id: int) -> ApiKey:
     if api_key is None:
         raise NotFound(f"API key {key_id} does not exist.")
     return api_key
+
+
+def names(session: Session, key_ids: set[int]) -> dict[int, str]:
+    """The names of these keys, by id: who made a decision or changed a date."""
+    if not key_ids:
+        return {}
+    return dict(session.exec(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(sorted(key_ids)))).all())
 
 
 def revoke_key(session: Session, *, actor: Actor, api_key: ApiKey, now: datetime) -> ApiKey:
