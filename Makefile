@@ -51,7 +51,7 @@ screenshots: install-dev
 
 ## Benchmarks: S, M, L on SQLite and PostgreSQL into docs/benchmarks.md (~15-20 min; installs wrk if missing).
 bench: install-dev
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts rectrack.db rectrack.db-wal rectrack.db-shm

@@ -31,10 +31,12 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
+sys.path[0] = str(ROOT)  # the repository, not bench/: the harness's modules by package
 
-import run as harness  # noqa: E402  (bench/run.py: scenario paths and plans)
+from bench import cell as harness_cell  # noqa: E402
+from bench import cli as harness_cli  # noqa: E402
+from bench import scenarios as harness  # noqa: E402
+from bench.processes import clean_env  # noqa: E402
 
 
 def requests_for(key: str, manifest: dict, as_of: str, count: int, etag: str | None) -> list[tuple]:
@@ -141,7 +143,7 @@ def main() -> int:
     parser.add_argument("--scenarios", default="b,c,d,d_today,e,f")
     parser.add_argument("--requests", type=int, default=100, help="per scenario (after 5 unprofiled)")
     parser.add_argument("--as-of", default=harness.DEFAULT_AS_OF)
-    parser.add_argument("--out", type=Path, default=harness.DEFAULT_RESULTS / "profiles")
+    parser.add_argument("--out", type=Path, default=harness_cli.DEFAULT_RESULTS / "profiles")
     args = parser.parse_args()
     try:
         from pyinstrument import Profiler
@@ -149,7 +151,7 @@ def main() -> int:
         print("pyinstrument is not installed: .venv/bin/pip install pyinstrument", file=sys.stderr)
         return 2
 
-    work = harness.DEFAULT_RESULTS / "work"
+    work = harness_cli.DEFAULT_RESULTS / "work"
     work.mkdir(parents=True, exist_ok=True)
     if args.url:
         if not args.manifest:
@@ -164,14 +166,14 @@ def main() -> int:
         subprocess.run(
             [sys.executable, str(BENCH / "generate.py"), "--url", url, "--scale", args.scale,
              "--manifest", str(manifest_path)],
-            cwd=ROOT, check=True, env=harness.clean_env(),
+            cwd=ROOT, check=True, env=clean_env(),
         )  # fmt: skip
         manifest = json.loads(manifest_path.read_text())
 
-    env = harness.server_env(
+    env = harness_cell.server_env(
         url, argparse.Namespace(workers=1, server_env={}), secrets.token_urlsafe(48), 8000
     )
-    key, note = harness.create_key(env, "bench-profile")
+    key, note = harness_cell.create_key(env, "bench-profile")
     print(f"auth: {note}", file=sys.stderr)
     auth = {"Authorization": f"Bearer {key}"} if key else {}
     for name in [k for k in os.environ if k.startswith("RECTRACK_")]:

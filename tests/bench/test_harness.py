@@ -1,13 +1,12 @@
-"""The benchmark harness works: ``bench/run.py`` at a tiny scale, on SQLite, for about a second a scenario.
+"""The benchmark harness works: ``python -m bench`` at a tiny scale, on SQLite, for about a second a scenario.
 
 It measures nothing worth keeping and asserts no timing: it checks that every
 scenario produces a row, that reads answer without errors, that written rows
-match the 201s answered, and that the report is written where it is asked to be
-(never docs/benchmarks.md). Skipped when wrk cannot be installed; run once, in
+match the 201s answered (the write ceiling's too), and that the report is written
+where it is asked to be (never docs/benchmarks.md). Skipped when wrk cannot be installed; run once, in
 the SQLite pass of ``make test`` (skipped when ``RECTRACK_TEST_POSTGRES_URL`` is set).
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,16 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.load import EXIT_NO_WRK
+from bench.procfs import CpuWatch
+from bench.report import HISTORY_MARKER, kept_history
+from bench.scenarios import SCENARIO_KEYS, SCENARIOS
+from bench.targets import targets, verdict
+
 ROOT = Path(__file__).resolve().parents[2]
-RUN = ROOT / "bench" / "run.py"
-
-
-def _harness():
-    spec = importlib.util.spec_from_file_location("bench_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory):
     result = subprocess.run(
         [
             sys.executable,
-            str(RUN),
+            "-m",
+            "bench",
             "--tiny",
             "--engines",
             "sqlite",
@@ -60,31 +57,47 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory):
         text=True,
         timeout=600,
     )
-    harness = _harness()
-    if result.returncode == harness.EXIT_NO_WRK:
+    if result.returncode == EXIT_NO_WRK:
         pytest.skip("wrk is not installed and could not be installed")
     assert result.returncode == 0, result.stderr[-5000:]
     results = json.loads((folder / "results" / "latest.json").read_text())
-    return harness, output.read_text(), results
+    return output.read_text(), results
 
 
 def test_every_scenario_has_a_row_in_the_table(bench_run):
-    harness, markdown, results = bench_run
+    markdown, results = bench_run
     (cell,) = results["cells"]
     assert not cell.get("error")
-    assert [row["key"] for row in cell["rows"]] == list(harness.SCENARIO_KEYS)
+    assert [row["key"] for row in cell["rows"]] == list(SCENARIO_KEYS)
     table_rows = [line for line in markdown.splitlines() if line.startswith("| (")]
     for row in cell["rows"]:
         assert any(line.startswith(f"| {row['title']} |") for line in table_rows), row["title"]
-    assert "| ceiling: bare FastAPI" in markdown
+    assert "| read ceiling: bare FastAPI" in markdown
+    assert "| write ceiling: minimal FastAPI" in markdown
     assert cell["ceiling"]["requests"] > 0
     assert "**Commit:**" in markdown and "**Machine:**" in markdown and "**Date:**" in markdown
 
 
+def test_each_scenario_is_compared_with_its_own_ceiling(bench_run):
+    _, results = bench_run
+    (cell,) = results["cells"]
+    rows = {row["key"]: row for row in cell["rows"]}
+    assert rows["f"]["ratio"] == round(rows["f"]["rps"] / cell["write_ceiling"]["rps"], 3)
+    assert rows["b"]["ratio"] == round(rows["b"]["rps"] / cell["ceiling"]["rps"], 3)
+
+
+def test_the_write_ceiling_writes_every_row_it_acknowledges(bench_run):
+    _, results = bench_run
+    ceiling = results["cells"][0]["write_ceiling"]
+    assert ceiling["errors"] == 0, (ceiling["error_kinds"], ceiling["error_samples"])
+    assert ceiling["writes"]["acknowledged_201"] > 0
+    assert ceiling["writes"]["lost"] == 0, ceiling["writes"]
+
+
 def test_reads_answer_without_errors(bench_run):
-    harness, _, results = bench_run
+    _, results = bench_run
     rows = {row["key"]: row for row in results["cells"][0]["rows"]}
-    for scenario in harness.SCENARIOS:
+    for scenario in SCENARIOS:
         row = rows[scenario.key]
         if scenario.writes or row.get("skipped"):
             continue
@@ -95,7 +108,7 @@ def test_reads_answer_without_errors(bench_run):
 
 
 def test_writes_are_counted_and_none_is_lost(bench_run):
-    _, _, results = bench_run
+    _, results = bench_run
     rows = {row["key"]: row for row in results["cells"][0]["rows"]}
     for key in ("f", "g"):
         writes = rows[key]["writes"]
@@ -106,20 +119,19 @@ def test_writes_are_counted_and_none_is_lost(bench_run):
 
 
 def test_a_rewritten_report_keeps_its_hand_written_history(tmp_path):
-    harness = _harness()
     report = tmp_path / "benchmarks.md"
-    assert harness.kept_history(report) == ""
-    history = f"{harness.HISTORY_MARKER}\n\n## Before and after\n\n| change | before | after |\n"
+    assert kept_history(report) == ""
+    history = f"{HISTORY_MARKER}\n\n## Before and after\n\n| change | before | after |\n"
     report.write_text("# Benchmarks\n\n| old generated table |\n\n" + history)
-    assert harness.kept_history(report) == history
+    assert kept_history(report) == history
     report.write_text("# Benchmarks\n\nno marker: nothing to keep\n")
-    assert harness.kept_history(report) == ""
+    assert kept_history(report) == ""
 
 
 def test_each_scenario_reports_the_api_cpu_it_used(bench_run):
     # SQLite works inside the API, so only the API's CPU is counted; the write scenarios
     # insert rows, which takes CPU whatever the machine.
-    _, _, results = bench_run
+    _, results = bench_run
     rows = {row["key"]: row for row in results["cells"][0]["rows"]}
     for key in ("f", "g"):
         assert rows[key]["api_cpu_ms"] > 0, key
@@ -127,14 +139,60 @@ def test_each_scenario_reports_the_api_cpu_it_used(bench_run):
 
 
 def test_cpu_of_a_process_tree_counts_its_children():
-    harness = _harness()
     spin = "import time\nend = time.process_time() + 2\nwhile time.process_time() < end: pass"
     child = subprocess.Popen([sys.executable, "-c", spin])
     try:
-        with harness.CpuWatch(os.getpid()) as watch:
+        with CpuWatch(os.getpid()) as watch:
             time.sleep(0.5)  # the child spins meanwhile, as a uvicorn worker would serve
     finally:
         child.kill()
         child.wait()
     assert watch.seconds is not None and watch.seconds > 0.05
-    assert harness.CpuWatch(None).ms_per(10) is None  # no process to watch: no figure
+    assert CpuWatch(None).ms_per(10) is None  # no process to watch: no figure
+
+
+def _cell(engine_rows: dict, **extra) -> dict:
+    return {"rows": [{"key": key, **row} for key, row in engine_rows.items()], **extra}
+
+
+@pytest.mark.parametrize(
+    ("engine", "scale", "key", "rows", "s_rows", "expected"),
+    [
+        # (a) against the read ceiling, at every scale
+        ("sqlite", "S", "a", {"a": {"ratio": 0.5}}, None, "✅ ≥ 0.5 × read ceiling"),
+        ("sqlite", "S", "a", {"a": {"ratio": 0.49}}, None, "❌ ≥ 0.5 × read ceiling"),
+        # (f): each engine against its own bound
+        ("sqlite", "L", "f", {"f": {"ratio": 0.69, "errors": 0, "writes": {"lost": 0}}}, None, "❌"),
+        ("postgresql", "L", "f", {"f": {"ratio": 0.69, "errors": 0, "writes": {"lost": 0}}}, None, "✅"),
+        ("postgresql", "L", "f", {"f": {"ratio": 0.9, "errors": 1, "writes": {"lost": 0}}}, None, "❌"),
+        ("postgresql", "L", "f", {"f": {"ratio": 0.9, "errors": 0, "writes": {"lost": 1}}}, None, "❌"),
+        ("sqlite", "S", "f", {"f": {"ratio": 0.1, "errors": 0, "writes": {"lost": 0}}}, None, ""),
+        # (e) and (g) against (b) of the same run
+        ("sqlite", "L", "e", {"b": {"rps": 100.0}, "e": {"rps": 80.0}}, None, "✅ ≥ 0.8 × (b)"),
+        ("sqlite", "L", "e", {"b": {"rps": 100.0}, "e": {"rps": 79.0}}, None, "❌ ≥ 0.8 × (b)"),
+        ("sqlite", "L", "e", {"e": {"rps": 79.0}}, None, "– ≥ 0.8 × (b) (not judged: no (b) run)"),
+        (
+            "sqlite", "L", "g",
+            {"b": {"rps": 100.0}, "g": {"rps": 60.0, "p99_ms": 251.0, "errors": 0, "writes": {"lost": 0}}},
+            None, "❌",
+        ),
+        # (d) against its own S run
+        ("sqlite", "L", "d", {"d": {"p50_ms": 12.0}}, {"d": {"p50_ms": 6.0}}, "✅"),
+        ("sqlite", "L", "d", {"d": {"p50_ms": 12.1}}, {"d": {"p50_ms": 6.0}}, "❌"),
+        ("sqlite", "L", "d", {"d": {"p50_ms": 21.0}}, {"d": {"p50_ms": 20.0}}, "❌"),
+        ("sqlite", "L", "d", {"d": {"p50_ms": None}}, {"d": {"p50_ms": 6.0}}, "❌"),
+    ],
+)  # fmt: skip
+def test_targets_are_judged_from_the_data_file(engine, scale, key, rows, s_rows, expected):
+    cell = _cell(rows)
+    s_cell = _cell(s_rows) if s_rows else None
+    row = next(r for r in cell["rows"] if r["key"] == key)
+    judged = verdict(engine, scale, key, row, cell, s_cell)
+    assert judged == expected if len(expected) > 1 else judged.startswith(expected)
+
+
+def test_every_target_names_a_scenario_and_known_measures():
+    known = {"rps", "p50_ms", "p99_ms", "errors", "lost", "ratio", "vs_b", "p50_vs_S", "peak_rss_mb"}
+    for target in targets():
+        assert target["scenario"] in {*SCENARIO_KEYS, "memory"}, target
+        assert target["checks"] and all(check["measure"] in known for check in target["checks"]), target

@@ -7,21 +7,20 @@ migrations and seeded with ``rectrack seed``, and stops it afterwards.
 
 Every request the tests make passes ``headers=live_server.headers``, which
 carry an admin API key made with ``rectrack keys create`` for that database.
+
+Servers are started, awaited and stopped by ``bench.processes``, as the
+benchmark harness starts its own.
 """
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -29,10 +28,10 @@ from sqlalchemy.pool import NullPool
 
 from app.db.engine import normalise_database_url
 from app.db.migrations import upgrade
+from bench.processes import HOST, NotReady, clean_env, free_port, start_process, stop_process, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtual environment pytest runs in
-HOST = "127.0.0.1"  # loopback only
 START_TIMEOUT = 60.0  # seconds for the server to answer /readyz (generous: CI can be slow)
 STOP_TIMEOUT = 10.0  # seconds for a graceful stop before SIGKILL
 SECRET_KEY = "e2e-" + uuid.uuid4().hex + uuid.uuid4().hex  # per test run, never a real secret
@@ -63,15 +62,9 @@ def _executable(name: str) -> str:
     return str(path)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def _server_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The caller's environment without any RECTRACK_* setting, plus the database (and ``extra``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTRACK_")}
+    env = clean_env()
     env.update(
         RECTRACK_DATABASE_URL=database_url,
         RECTRACK_ENVIRONMENT="development",
@@ -130,38 +123,6 @@ def prepare_database(database_url: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM and wait; then SIGKILL whatever is left of its process group."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_TIMEOUT)
-    # The group is the server's own (start_new_session): with --workers N, no
-    # worker may outlive its supervisor, even if the supervisor hung or crashed.
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT)
-
-
-def _wait_until_ready(server: LiveServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last = "no answer"
-    with httpx.Client(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"the server exited with status {server.process.returncode}")
-            try:
-                response = client.get(server.url("/readyz"), headers=server.headers)
-                if response.status_code == 200:
-                    return
-                last = f"{response.status_code} {response.text}"
-            except httpx.TransportError as error:
-                last = repr(error)
-            time.sleep(0.1)
-    raise TimeoutError(f"/readyz did not answer 200 within {START_TIMEOUT}s (last: {last})")
-
-
 @contextmanager
 def run_live_server(
     database_url: str,
@@ -174,7 +135,7 @@ def run_live_server(
     """Serve ``database_url`` (already prepared) with uvicorn; stop it on exit."""
     attempts = 3  # a free port can be taken between choosing it and binding it
     for attempt in range(1, attempts + 1):
-        port = _free_port()
+        port = free_port()
         log_path = log_folder / f"uvicorn-{port}.log"
         command = [
             _executable("uvicorn"),
@@ -189,16 +150,7 @@ def run_live_server(
             "5",
             "--no-access-log",
         ]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=_server_env(database_url, env),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so workers can be reaped
-            )
+        process = start_process(command, env=_server_env(database_url, env), log_path=log_path, cwd=ROOT)
         server = LiveServer(
             base_url=f"http://{HOST}:{port}",
             database_url=database_url,
@@ -208,17 +160,17 @@ def run_live_server(
         )
         try:
             try:
-                _wait_until_ready(server)
-            except (RuntimeError, TimeoutError) as error:
+                wait_ready(process, server.url("/readyz"), log_path, START_TIMEOUT, server.headers)
+            except NotReady as error:
                 output = server.log()
-                _stop(process)
+                stop_process(process, STOP_TIMEOUT)
                 if attempt < attempts and "address already in use" in output.lower():
                     continue
                 pytest.fail(f"the live server did not start: {error}\n--- server output ---\n{output}")
             yield server
             return
         finally:
-            _stop(process)
+            stop_process(process, STOP_TIMEOUT)
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,14 @@
-"""The ceiling: a bare FastAPI app answering a constant JSON body.
+"""The read ceiling: a bare FastAPI app answering a constant JSON body.
 
-    BENCH_CEILING_BYTES=4321 uvicorn ceiling:app --app-dir bench --host 127.0.0.1 --port 8001
+    BENCH_CEILING_BYTES=4321 uvicorn bench.ceiling_read:app --host 127.0.0.1 --port 8001
 
 ``GET /api/v1/summary`` (the path of the real portfolio summary, so that wrk sends
 the very same request) answers a JSON document of exactly ``BENCH_CEILING_BYTES``
 bytes, built once at start-up and sent as it is: no database, no middleware, no
-validation, no serialisation per request. What the framework and the server can
-do at best on this machine, for a body of that size; ``/readyz`` and ``/healthz``
-answer so the harness can wait for it like for the real server.
+validation, no serialisation per request, and an ``async def`` route, so no hop
+to a worker thread either. What the framework and the server can do at best on
+this machine, for a body of that size; ``/readyz`` and ``/healthz`` answer so the
+harness can wait for it like for the real server.
 """
 
 import json
@@ -34,11 +35,11 @@ app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
 
 @app.get("/api/v1/summary")
-def summary() -> Response:
+async def summary() -> Response:
     return Response(content=BODY, media_type="application/json")
 
 
 @app.get("/readyz")
 @app.get("/healthz")
-def ready() -> dict:
+async def ready() -> dict:
     return {"status": "ready", "bytes": len(BODY)}
