@@ -1,10 +1,10 @@
 """POST /api/v1/reports/import: text bodies and file uploads, dry runs, re-imports and refusals."""
 
-from pathlib import Path
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[3] / "shared" / "source-documents" / "kirklees-clas-review-2018.txt"
+from seed import KIRKLEES_SOURCE
+
 URL = "/api/v1/reports/import"
 TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 MYHT = "The Mid Yorkshire Hospitals NHS Trust"
@@ -135,9 +135,7 @@ def test_an_amended_text_is_reported_then_applied(client, seeded):
 
 
 def test_the_real_report_over_the_seed_is_unchanged(client, kirklees):
-    if not SOURCE.exists():
-        pytest.skip(f"source report not present at {SOURCE}")
-    files = {"file": (SOURCE.name, SOURCE.read_bytes(), "text/plain")}
+    files = {"file": (KIRKLEES_SOURCE.name, KIRKLEES_SOURCE.read_bytes(), "text/plain")}
     response = client.post(URL, files=files)
     assert response.status_code == 200, response.text
     body = response.json()

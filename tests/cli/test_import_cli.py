@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from seed import KIRKLEES_SOURCE
+
 RECTRACK = str(Path(sys.executable).with_name("rectrack"))
-SOURCE = Path(__file__).resolve().parents[3] / "shared" / "source-documents" / "kirklees-clas-review-2018.txt"
+
 RECOMMENDATIONS = ["Ensure that maternity records are legible.", "Train staff in the new pathway."]
 
 
@@ -123,9 +125,7 @@ def test_a_missing_file_exits_2(rectrack, tmp_path):
 
 
 def test_the_real_kirklees_text(rectrack):
-    if not SOURCE.exists():
-        pytest.skip(f"source report not present at {SOURCE}")
-    created = as_json(rectrack("import", str(SOURCE), "--format", "json"))
+    created = as_json(rectrack("import", str(KIRKLEES_SOURCE), "--format", "json"))
     assert (created["outcome"], created["slug"]) == ("created", "kirklees-clas-2018")
     assert created["recommendations"]["created"] == 25
-    assert "already imported" in rectrack("import", str(SOURCE)).stdout
+    assert "already imported" in rectrack("import", str(KIRKLEES_SOURCE)).stdout

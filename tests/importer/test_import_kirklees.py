@@ -1,6 +1,5 @@
 """Importing the real Kirklees text gives the same rows as the structured seed."""
 
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -15,10 +14,9 @@ from app.models import (
     ReportActionPlanOrganisation,
 )
 from app.services import importer
+from seed import KIRKLEES_SOURCE
 from seed.loader import load_seed
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO.parent / "shared" / "source-documents" / "kirklees-clas-review-2018.txt"
 LOCALA = "Locala Community Partnerships Community Interest Company"
 REPORT_FIELDS = (
     "slug", "title", "regulator", "area", "review_start_date", "review_end_date", "published_date",
@@ -29,9 +27,7 @@ REPORT_FIELDS = (
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    if not SOURCE.exists():
-        pytest.skip(f"source report not present at {SOURCE}")
-    return SOURCE.read_text(encoding="utf-8")
+    return KIRKLEES_SOURCE.read_text(encoding="utf-8")
 
 
 def _import(session: Session, text: str, now):

@@ -6,29 +6,23 @@ import json
 import re
 import textwrap
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.importer.matching import KnownOrganisation, match_organisation
 from app.importer.parser import ReportPreview, parse_report
-
-REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO.parent / "shared" / "source-documents" / "kirklees-clas-review-2018.txt"
-SEED = REPO / "seed" / "kirklees-clas-2018.json"
+from seed import KIRKLEES_SEED, KIRKLEES_SOURCE
 
 
 @pytest.fixture(scope="module")
 def seed() -> dict[str, Any]:
-    return json.loads(SEED.read_text(encoding="utf-8"))
+    return json.loads(KIRKLEES_SEED.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def preview() -> ReportPreview:
-    if not SOURCE.exists():
-        pytest.skip(f"source report not present at {SOURCE}")
-    return parse_report(SOURCE.read_text(encoding="utf-8"))
+    return parse_report(KIRKLEES_SOURCE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +102,7 @@ def test_preview_is_json_ready(preview: ReportPreview) -> None:
 
 
 def test_windows_line_endings_and_bom_give_the_same_preview(preview: ReportPreview) -> None:
-    text = SOURCE.read_text(encoding="utf-8")
+    text = KIRKLEES_SOURCE.read_text(encoding="utf-8")
     again = parse_report("\ufeff" + text.replace("\n", "\r\n"))
     assert again.to_dict() == preview.to_dict()
 
@@ -130,14 +124,14 @@ def _hard_wrap(text: str, width: int) -> str:
 
 @pytest.mark.parametrize("width", [120, 80, 60])
 def test_hard_wrapped_copy_gives_the_same_preview(preview: ReportPreview, width: int) -> None:
-    again = parse_report(_hard_wrap(SOURCE.read_text(encoding="utf-8"), width))
+    again = parse_report(_hard_wrap(KIRKLEES_SOURCE.read_text(encoding="utf-8"), width))
     assert _without_lines(again.to_dict()) == _without_lines(preview.to_dict())
 
 
 @pytest.mark.parametrize("width", [45, 35])
 def test_very_narrow_wrapping_keeps_the_recommendations(preview: ReportPreview, width: int) -> None:
     """Too narrow to tell a wrapped title from a subtitle, but the recommendations survive."""
-    again = parse_report(_hard_wrap(SOURCE.read_text(encoding="utf-8"), width))
+    again = parse_report(_hard_wrap(KIRKLEES_SOURCE.read_text(encoding="utf-8"), width))
     recommendations = _without_lines(again.to_dict()["recommendations"])
     assert recommendations == _without_lines(preview.to_dict()["recommendations"])
     assert again.groups == [] or [g.owner_names for g in again.groups] == [
@@ -146,5 +140,5 @@ def test_very_narrow_wrapping_keeps_the_recommendations(preview: ReportPreview, 
 
 
 def test_copy_without_blank_lines_gives_the_same_preview(preview: ReportPreview) -> None:
-    again = parse_report(re.sub(r"\n\s*\n", "\n", SOURCE.read_text(encoding="utf-8")))
+    again = parse_report(re.sub(r"\n\s*\n", "\n", KIRKLEES_SOURCE.read_text(encoding="utf-8")))
     assert _without_lines(again.to_dict()) == _without_lines(preview.to_dict())
