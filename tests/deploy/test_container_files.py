@@ -6,6 +6,7 @@ migration step, the database service, and the shape of the image.
 """
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -261,9 +262,16 @@ def test_the_worker_runs_beside_the_api_on_the_same_database(services):
     assert worker.get("healthcheck", {}).get("disable") is True or "test" in worker.get("healthcheck", {})
 
 
-def test_the_database_is_postgres_16_with_a_named_volume_and_a_healthcheck(compose, services):
+def _shipped_major(services) -> int:
     _, db = _db_service(services)
-    assert re.fullmatch(r"postgres:16([.\-].*)?", str(db["image"])), db["image"]
+    match = re.fullmatch(r"postgres:(\d+)([.\-].*)?", str(db["image"]))
+    assert match, f"the database image must pin a major version: {db['image']}"
+    return int(match.group(1))
+
+
+def test_the_database_is_postgres_with_a_named_volume_and_a_healthcheck(compose, services):
+    _, db = _db_service(services)
+    _shipped_major(services)
     named = set((compose.get("volumes") or {}).keys())
     mounts = []
     for volume in db.get("volumes") or []:
@@ -353,3 +361,22 @@ def test_production_settings_require_a_secret(monkeypatch):
     with pytest.raises(ValidationError, match="RECTRACK_SECRET_KEY"):
         Settings(environment="production", secret_key="too short")
     assert Settings(environment="production", secret_key="s" * 32).environment == "production"
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not os.environ.get("RECTRACK_TEST_POSTGRES_URL"), reason="the PostgreSQL pass checks it")
+def test_the_tests_run_on_the_postgres_major_version_compose_ships(services):
+    """Test what you ship: scripts/with-postgres installs and prefers the compose file's major version."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from app.db import normalise_database_url
+
+    engine = create_engine(normalise_database_url(os.environ["RECTRACK_TEST_POSTGRES_URL"]), poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            version_num = int(connection.execute(text("SHOW server_version_num")).scalar_one())
+    finally:
+        engine.dispose()
+    assert version_num // 10000 == _shipped_major(services)
+
