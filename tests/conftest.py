@@ -2,34 +2,46 @@
 
 The suite runs on a real database through the real migrations: a fresh SQLite
 file by default, or PostgreSQL when ``RECTRACK_TEST_POSTGRES_URL`` is set
-(``scripts/with-postgres`` sets it). Each test runs inside a transaction that
-is rolled back, with the application's commits turned into savepoints.
+(``scripts/with-postgres`` sets it).
+
+The API tests run the application exactly as ``create_app`` builds it: its own
+engine, writers' engine, change counter, idempotency store and key-use
+recorder, on the test database; only the clock is fixed. What a test and the
+application commit is committed for real, and every table is emptied after the
+test. The test's own ``session`` (setting up data, looking at what a request
+wrote) is committed by the client before each request and expired after it, so
+the application sees what the test set up and the test sees what the
+application wrote.
+
+``connection`` is for the tests of single statements: a transaction on the
+test database, rolled back afterwards.
 """
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from app.api.deps import get_engine, get_session, get_settings
 from app.clock import FixedClock
 from app.config import Settings
 from app.db.engine import create_db_engine, normalise_database_url
 from app.db.migrations import upgrade
+from app.db.sessions import writers
 from app.domain.access import SYSTEM
 from app.domain.status import Role
 from app.main import create_app
-from app.services import audit, keys
-from app.services.idempotency import IdempotencyStore
+from app.services import keys
 
 # The date the tests live on unless they say otherwise: a Monday after the
 # Kirklees action plan fell due.
@@ -99,6 +111,28 @@ def module_database_url(database_url: str, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
+def empty_tables(engine: Engine) -> None:
+    """Every table but Alembic's emptied, identities restarted: the migrated database, as new."""
+    tables = [name for name in inspect(engine).get_table_names() if name != "alembic_version"]
+    with writers(engine).begin() as connection:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            return
+        connection.execute(text("PRAGMA defer_foreign_keys = ON"))
+        for name in tables:
+            connection.execute(text(f'DELETE FROM "{name}"'))
+        if "sqlite_sequence" in inspect(connection).get_table_names():
+            connection.execute(text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture
+def database(engine: Engine) -> Iterator[Engine]:
+    """The test database, emptied after the test: what the test and the application commit is real."""
+    yield engine
+    empty_tables(engine)
+
+
 @pytest.fixture
 def connection(engine: Engine):
     with engine.connect() as connection:
@@ -108,11 +142,10 @@ def connection(engine: Engine):
 
 
 @pytest.fixture
-def session(connection) -> Iterator[Session]:
-    with Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ) as session:
+def session(database: Engine) -> Iterator[Session]:
+    with Session(bind=database, expire_on_commit=False) as session:
         yield session
+        session.rollback()
 
 
 @pytest.fixture
@@ -121,51 +154,16 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, session: Session, clock: FixedClock):
-    def request_session():
-        # As in production, whatever a request leaves uncommitted is rolled back.
-        try:
-            yield session
-        finally:
-            session.rollback()
-
+def app(settings: Settings, database: Engine, clock: FixedClock):
+    """The application as ``create_app`` builds it, on the test database, with the test's clock."""
     application = create_app(settings)
     application.state.clock = clock
-    application.state.idempotency_store = IdempotencyStore(session_transaction(session))
-    application.dependency_overrides[get_session] = request_session
-    application.dependency_overrides[get_engine] = lambda: engine
-    application.dependency_overrides[get_settings] = lambda: settings
-    # Keys are used inside the test's transaction, so their use is recorded there too.
-    application.state.key_usage_recorder = lambda key_id, now: keys.touch(session, api_key_id=key_id, now=now)
-    # The counter too is read inside the test's transaction.
-    application.state.change_counter = SessionChangeCounter(session)
-    return application
-
-
-def session_transaction(session: Session):
-    """Like ``Engine.begin``, in the test's session: committed (to its savepoint) or rolled back."""
-
-    @contextmanager
-    def transaction():
-        try:
-            yield session.connection()
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
-
-    return transaction
-
-
-class SessionChangeCounter:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    async def read(self) -> int:
-        return audit.read_change_counter(self._session.connection())
-
-    async def close(self) -> None:
-        pass
+    yield application
+    # The lifespan does this when a client ran it; an application used without one must not
+    # keep its connections open either.
+    with suppress(Exception):
+        asyncio.run(application.state.change_counter.close())
+    application.state.engine.dispose()
 
 
 @pytest.fixture
@@ -197,7 +195,49 @@ def auth(make_key):
     return headers
 
 
-class Client(TestClient):
+class Served(TestClient):
+    """The application served to the test: one event loop and one lifespan, whatever the number of
+    callers. It commits the test's ``session`` before each request and expires it after."""
+
+    def __init__(self, app, session: Session) -> None:
+        super().__init__(app, raise_server_exceptions=False)
+        self.test_session = session
+
+    def request(self, *args, **kwargs):
+        self.test_session.commit()
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self.test_session.expire_all()
+
+
+class Client:
+    """One caller of the served application, with headers of its own (an admin's key, none...)."""
+
+    def __init__(self, served: Served, headers: dict[str, str] | None = None) -> None:
+        self._served = served
+        self.headers = httpx.Headers(headers or {})
+
+    def request(self, method: str, url: str, *, headers=None, **kwargs):
+        merged = httpx.Headers(self.headers)
+        merged.update(headers or {})
+        return self._served.request(method, url, headers=merged, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs):
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs):
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
     def patch_fresh(self, url: str, *, json, headers: dict | None = None):
         """PATCH with If-Match set from a GET just before, as a careful client would."""
         current = self.get(url, headers=headers)
@@ -206,17 +246,20 @@ class Client(TestClient):
 
 
 @pytest.fixture
-def client(app, make_key) -> Iterator[Client]:
-    """A client holding an admin key."""
-    headers = {"Authorization": f"Bearer {make_key('admin', name='test admin')}"}
-    with Client(app, raise_server_exceptions=False, headers=headers) as client:
-        yield client
+def served(app, session) -> Iterator[Served]:
+    with Served(app, session) as served:
+        yield served
 
 
 @pytest.fixture
-def anonymous(app) -> Iterator[Client]:
-    with Client(app, raise_server_exceptions=False) as client:
-        yield client
+def client(served, make_key) -> Client:
+    """A client holding an admin key."""
+    return Client(served, {"Authorization": f"Bearer {make_key('admin', name='test admin')}"})
+
+
+@pytest.fixture
+def anonymous(served) -> Client:
+    return Client(served)
 
 
 @pytest.fixture

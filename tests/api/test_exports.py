@@ -283,7 +283,7 @@ def test_a_hostile_report_title_is_neutralised_too(client, seeded):
 
 
 def test_batches_page_through_the_report_with_one_activity_query_each(
-    client, progressed, monkeypatch, connection
+    client, progressed, monkeypatch, app
 ):
     report_id = progressed["report"]["id"]
     whole = client.get(_csv_url(report_id)).content
@@ -294,7 +294,7 @@ def test_batches_page_through_the_report_with_one_activity_query_each(
     def record(_conn, _cursor, statement, *_args):
         statements.append(statement)
 
-    engine = connection.engine
+    engine = app.state.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         batched = client.get(_csv_url(report_id)).content

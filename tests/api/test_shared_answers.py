@@ -142,7 +142,7 @@ def test_answers_from_memory_are_counted_under_their_route(client, anonymous, ki
     assert float(line.rsplit(" ", 1)[1]) >= 3
 
 
-def test_readers_asking_at_once_share_one_computation(client, app, kirklees, monkeypatch):
+def test_readers_asking_at_once_share_one_computation(client, app, served, kirklees, monkeypatch):
     """After a write every poller's key is new: the first computes, the others wait for it."""
     path = f"{API}/summary"
     client.get(path)  # the key is now cached, its use recorded
@@ -166,7 +166,7 @@ def test_readers_asking_at_once_share_one_computation(client, app, kirklees, mon
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as together:
             return await asyncio.gather(*(together.get(path, headers=client.headers) for _ in range(8)))
 
-    answers = asyncio.run(readers())
+    answers = served.portal.call(readers)  # on the application's own event loop
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1
     assert len(computed) == 1

@@ -370,7 +370,7 @@ def test_the_tests_run_on_the_postgres_major_version_compose_ships(services):
     from sqlalchemy import create_engine, text
     from sqlalchemy.pool import NullPool
 
-    from app.db import normalise_database_url
+    from app.db.engine import normalise_database_url
 
     engine = create_engine(normalise_database_url(os.environ["RECTRACK_TEST_POSTGRES_URL"]), poolclass=NullPool)
     try:

@@ -5,19 +5,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from app.db.sessions import writers
 from app.models import IdempotencyRecord
 from app.services.idempotency import PURGE_EVERY, RETENTION, IdempotencyStore, Outcome
-from tests.conftest import session_transaction
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(session):
-    return IdempotencyStore(session_transaction(session))
+def store(database):
+    return IdempotencyStore(writers(database).begin)  # as create_app builds it
 
 
 def _keys(session) -> set[str]:
+    session.rollback()  # a new snapshot: the store commits on connections of its own
     return set(session.exec(select(IdempotencyRecord.key)).all())
 
 
