@@ -73,6 +73,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
             connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
     upgrade(settings.database_url)
+    remember_migrated_rows(engine)
     yield engine
     engine.dispose()
 
@@ -111,19 +112,39 @@ def module_database_url(database_url: str, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
+_MIGRATED_ROWS: dict[str, list[dict]] = {}  # rows the migrations themselves insert, per table
+
+
+def remember_migrated_rows(engine: Engine) -> None:
+    with engine.connect() as connection:
+        for name in inspect(engine).get_table_names():
+            if name in ("alembic_version", "sqlite_sequence"):
+                continue
+            rows = [dict(row._mapping) for row in connection.execute(text(f'SELECT * FROM "{name}"'))]
+            if rows:
+                _MIGRATED_ROWS[name] = rows
+
+
 def empty_tables(engine: Engine) -> None:
-    """Every table but Alembic's emptied, identities restarted: the migrated database, as new."""
-    tables = [name for name in inspect(engine).get_table_names() if name != "alembic_version"]
+    """The migrated database, as new: every table emptied, identities restarted, and the rows the
+    migrations insert (a cursor, say) put back."""
+    tables = [
+        name for name in inspect(engine).get_table_names() if name not in ("alembic_version", "sqlite_sequence")
+    ]
     with writers(engine).begin() as connection:
         if engine.dialect.name == "postgresql":
             quoted = ", ".join(f'"{name}"' for name in tables)
             connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-            return
-        connection.execute(text("PRAGMA defer_foreign_keys = ON"))
-        for name in tables:
-            connection.execute(text(f'DELETE FROM "{name}"'))
-        if "sqlite_sequence" in inspect(connection).get_table_names():
-            connection.execute(text("DELETE FROM sqlite_sequence"))
+        else:
+            connection.execute(text("PRAGMA defer_foreign_keys = ON"))
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+            if "sqlite_sequence" in inspect(connection).get_table_names():
+                connection.execute(text("DELETE FROM sqlite_sequence"))
+        for name, rows in _MIGRATED_ROWS.items():
+            columns = ", ".join(f'"{c}"' for c in rows[0])
+            values = ", ".join(f":{c}" for c in rows[0])
+            connection.execute(text(f'INSERT INTO "{name}" ({columns}) VALUES ({values})'), rows)
 
 
 @pytest.fixture
