@@ -14,11 +14,11 @@ from aiosmtpd.controller import Controller
 
 from app.domain.calendar import get_calendar
 from app.domain.webhook_events import REMINDER_EVENT_TYPES
+from bench.processes import free_port
 from tests.e2e.conftest import (
     HOST,
     ROOT,
     _executable,
-    _free_port,
     _server_env,
     fresh_live_database,
     prepare_database,
@@ -41,7 +41,7 @@ class Inbox:
 @pytest.fixture(scope="module")
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname=HOST, port=_free_port())
+    controller = Controller(inbox, hostname=HOST, port=free_port())
     controller.start()
     try:
         yield inbox, f"smtp://{HOST}:{controller.port}"

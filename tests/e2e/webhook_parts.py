@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.e2e.conftest import HOST, ROOT, _executable, _server_env, _stop
+from bench.processes import stop_process
+from tests.e2e.conftest import HOST, ROOT, STOP_TIMEOUT, _executable, _server_env
 
 # Short retries, a quick poll and a short lease, so the tests wait seconds, not hours.
 WORKER_ENV = {
@@ -130,7 +131,7 @@ def run_worker(database_url: str, log_folder: Path, env: dict[str, str] | None =
     try:
         yield process
     finally:
-        _stop(process)
+        stop_process(process, STOP_TIMEOUT)
 
 
 def rectrack(database_url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
