@@ -14,6 +14,7 @@ import hypothesis
 import pytest
 import schemathesis
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
 
 from app.main import create_app
 
@@ -86,12 +87,23 @@ def _not_own_key(case, key_id: int) -> None:
         case.path_parameters = {**case.path_parameters, "key_id": key_id - 1}
 
 
+def _headers(case, auth: dict[str, str]) -> dict[str, str]:
+    """The role's key, unless the case is about the headers and left Authorization out on
+    purpose: adding it back would turn a request the document forbids into an allowed one."""
+    meta = case.meta
+    if meta is not None and meta.is_negative_at(ParameterLocation.HEADER) and "Authorization" not in (
+        case.headers or {}
+    ):
+        return {}
+    return auth
+
+
 @pytest.mark.parametrize("role", ["admin"], indirect=True)
 @schema.parametrize()
 def test_every_operation_keeps_the_contract(case, api_key):
     key_id, auth = api_key
     _not_own_key(case, key_id)
-    case.call_and_validate(headers=auth, additional_checks=CHECKS)
+    case.call_and_validate(headers=_headers(case, auth), additional_checks=CHECKS)
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"], indirect=True)
@@ -99,7 +111,7 @@ def test_every_operation_keeps_the_contract(case, api_key):
 def test_every_operation_keeps_the_contract_for_each_role(case, api_key):
     key_id, auth = api_key
     _not_own_key(case, key_id)
-    case.call_and_validate(headers=auth, additional_checks=CHECKS)
+    case.call_and_validate(headers=_headers(case, auth), additional_checks=CHECKS)
 
 
 def test_stateful_sequences_keep_the_contract(api_key):
