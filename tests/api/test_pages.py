@@ -13,17 +13,17 @@ import pytest
 
 from app.clock import FixedClock
 from app.services import sessions
-from tests.conftest import Client
 
 API = "/api/v1"
 CSP = "default-src 'self'; frame-ancestors 'none'"
 
 
 @pytest.fixture
-def browser(app):
-    """A client without a key, like a browser before it signs in."""
-    with Client(app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client
+def browser(served):
+    """A caller without a key that keeps its cookies and does not follow redirects, like a
+    browser before it signs in."""
+    served.follow_redirects = False
+    return served
 
 
 def _sign_in_token(browser) -> str:
@@ -85,20 +85,22 @@ def test_signing_in_sets_a_strict_http_only_expiring_cookie_and_goes_back(browse
         ("https://testserver", True, "http", False),
     ],
 )
-def test_the_cookie_is_secure_behind_https(app, settings, make_key, seeded, base_url, trust, forwarded, secure):
+def test_the_cookie_is_secure_behind_https(
+    app, browser, settings, make_key, seeded, base_url, trust, forwarded, secure
+):
     app.state.settings = settings.model_copy(update={"trust_forwarded_proto": trust})
-    headers = {"X-Forwarded-Proto": forwarded} if forwarded else {}
-    with Client(app, base_url=base_url, follow_redirects=False, headers=headers) as browser:
-        form = browser.get("/sign-in")
-        # The form's own cookie is Secure here too; the browser behind the proxy would send it.
-        held = _set_cookie(form, "rectrack_sign_in")
-        assert bool(held["secure"]) is secure
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-        response = browser.post(
-            "/sign-in",
-            data={"api_key": make_key("viewer"), "csrf_token": token, "next": "/"},
-            headers={"Cookie": f"rectrack_sign_in={held.value}"},
-        )
+    browser.base_url = base_url
+    browser.headers.update({"X-Forwarded-Proto": forwarded} if forwarded else {})
+    form = browser.get("/sign-in")
+    # The form's own cookie is Secure here too; the browser behind the proxy would send it.
+    held = _set_cookie(form, "rectrack_sign_in")
+    assert bool(held["secure"]) is secure
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    response = browser.post(
+        "/sign-in",
+        data={"api_key": make_key("viewer"), "csrf_token": token, "next": "/"},
+        headers={"Cookie": f"rectrack_sign_in={held.value}"},
+    )
     assert response.status_code == 303
     assert bool(_set_cookie(response, sessions.SESSION_COOKIE)["secure"]) is secure
 
