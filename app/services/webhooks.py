@@ -88,19 +88,34 @@ def create_endpoint(
         created_at=now,
         updated_at=now,
     )
+    _save(session, endpoint, actor=actor, action="create", now=now)
+    return endpoint, secret
+
+
+
+def _save(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    *,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    before: dict | None = None,
+) -> None:
+    """Writes the endpoint with its audit event, in one transaction."""
     session.add(endpoint)
     session.flush()
     audit.record(
         session,
         actor=actor,
-        action="create",
+        action=action,
         entity="webhook_endpoint",
         entity_id=endpoint.id,
         now=now,
+        before=before,
         after=_snapshot(endpoint),
     )
     session.commit()
-    return endpoint, secret
 
 
 def list_endpoints(session: Session, *, limit: int, offset: int) -> tuple[list[WebhookEndpoint], int]:
@@ -140,19 +155,7 @@ def update_endpoint(
     elif disabled is False:
         endpoint.disabled_at = endpoint.disabled_reason = endpoint.failing_since = None
     endpoint.updated_at = now
-    session.add(endpoint)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity="webhook_endpoint",
-        entity_id=endpoint.id,
-        now=now,
-        before=before,
-        after=_snapshot(endpoint),
-    )
-    session.commit()
+    _save(session, endpoint, actor=actor, action="update", now=now, before=before)
     return endpoint
 
 
@@ -167,19 +170,7 @@ def rotate_secret(
     endpoint.previous_secret_expires_at = now + timedelta(hours=settings.webhook_secret_overlap_hours)
     endpoint.secret_encrypted = webhook_secrets.encrypt(secret, secret_key=settings.key_secret)
     endpoint.updated_at = now
-    session.add(endpoint)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="rotate_secret",
-        entity="webhook_endpoint",
-        entity_id=endpoint.id,
-        now=now,
-        before=before,
-        after=_snapshot(endpoint),
-    )
-    session.commit()
+    _save(session, endpoint, actor=actor, action="rotate_secret", now=now, before=before)
     return endpoint, secret
 
 
