@@ -147,7 +147,9 @@ class ReportPreview(_JsonMixin):
 
 _BULLET = re.compile(r"^(?:[-*\u2022\u00b7\u2013\u2014\u25aa\u25cf]\s+)+")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# Neither bracket inside a link's text or address: each try stops at the next bracket, so
+# a line of "[[[[" or "](((" is read once, not once per bracket.
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\([^()]*\)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -193,6 +195,28 @@ _CONTENTS_ENTRY = re.compile(
 )
 _DOT_LEADERS = re.compile(r"^(?P<title>\S.*?)\s*(?:\.{3,}|\u2026+)\s*$")
 _PAGE_NUMBER = re.compile(r"^(?P<title>\S.*?)\s+(?P<page>\d{1,4})$")
+# The three patterns above try each end of the title in turn, and at each end read the run of
+# spaces or dots that follows: quadratic in a run's length. Matched against a line whose runs
+# are cut short (below), each try reads a few characters, so they are linear in the line.
+_WHITESPACE_RUN = re.compile(r"\s+")
+_DOTS_RUN = re.compile(r"\.{4,}|\u2026{2,}")
+
+
+def _short_runs(raw: str) -> str:
+    """``raw`` with every run of whitespace or dots cut to the shortest run the patterns read alike.
+
+    A run of whitespace with a tab becomes a tab, one ending in two spaces becomes two
+    spaces, any other a space; dot leaders become three dots or one ellipsis.
+    """
+
+    def whitespace(run: re.Match[str]) -> str:
+        text = run[0]
+        return "\t" if "\t" in text else "  " if text.endswith("  ") else " "
+
+    def dots(run: re.Match[str]) -> str:
+        return "..." if run[0][0] == "." else "\u2026"
+
+    return _DOTS_RUN.sub(dots, _WHITESPACE_RUN.sub(whitespace, raw))
 
 
 def _contents_lines(lines: Sequence[_Line]) -> dict[int, str]:
@@ -207,7 +231,7 @@ def _contents_lines(lines: Sequence[_Line]) -> dict[int, str]:
     in_block = started = False
     for index, line in enumerate(lines):
         raw = line.raw.replace("**", "").strip()
-        raw = _BULLET.sub("", raw)
+        raw = _short_runs(_BULLET.sub("", raw))
         if _CONTENTS_TITLE.match(line.text):
             in_block, started = True, False
             found[index] = line.text
@@ -235,9 +259,10 @@ _REVIEW_KEY = re.compile(
     r"\bdates?\b.*\b(?:review|inspection|visit|fieldwork)\b|\b(?:review|inspection)\s+dates?\b", re.I
 )
 _AREA_KEY = re.compile(r"^(?:local )?(?:area|local authority)$", re.I)
-_HTML_TAG = re.compile(r"<[^>]*>")
-_LIST_SEPARATOR = re.compile(r"\s*[\u2022\u00b7\u25aa\u25cf;]\s*")
-_TRAILING_PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
+# No "<" inside a tag, no "(" inside a parenthesis: each try stops at the next one (linear).
+_HTML_TAG = re.compile(r"<[^<>]*>")
+_LIST_SEPARATOR = re.compile(r"[\u2022\u00b7\u25aa\u25cf;]")  # the pieces are stripped
+_TRAILING_PARENTHESIS = re.compile(r"\([^()]*\)$")
 
 
 @dataclass
@@ -264,7 +289,7 @@ def _read_front_matter(lines: Sequence[_Line]) -> _FrontMatter:
         front.fields.setdefault(key.casefold(), value)
         if _ORG_LIST_KEY.search(key):
             items = [*(_org_list_items(value) if value else []), *bullets]
-            front.organisation_names.extend(_TRAILING_PARENTHESIS.sub("", item).strip() for item in items)
+            front.organisation_names.extend(_without_parenthesis(item) for item in items)
     return front
 
 
@@ -279,10 +304,16 @@ def _continuation(lines: Sequence[_Line], start: int) -> list[_Line]:
 
 def _org_list_items(value: str) -> list[str]:
     pieces = [piece for piece in _LIST_SEPARATOR.split(_HTML_TAG.sub(" ", value)) if piece.strip()]
-    names = [_TRAILING_PARENTHESIS.sub("", piece).strip() for piece in pieces]
+    names = [_without_parenthesis(piece) for piece in pieces]
     if len(names) == 1:
         names, _ = split_organisations(names[0], ())
     return [name for name in names if name]
+
+
+def _without_parenthesis(text: str) -> str:
+    """``text`` without a final "(...)", stripped: "Locala (CIC)" -> "Locala"."""
+    text = text.rstrip()
+    return _TRAILING_PARENTHESIS.sub("", text).strip()
 
 
 def _front_field(front: _FrontMatter, key_pattern: re.Pattern[str]) -> str | None:
@@ -387,7 +418,8 @@ def split_organisations(phrase: str, known_names: Iterable[str]) -> tuple[list[s
     Names themselves contain the separators ("Calderdale and Huddersfield NHS
     Foundation Trust", "Change, Grow, Live"), so splitting on every ", " and
     " and " is wrong. Instead every way of cutting the phrase at its separators
-    is scored, and the best kept, by in turn:
+    (into names of at most ``MAX_SEPARATORS_IN_A_NAME`` separators each) is
+    scored, and the best kept, by in turn:
 
     1. fewest pieces that are neither a known name nor end like an organisation
        (a last word such as Trust, CCG, Company, Council, England, or an
@@ -412,33 +444,44 @@ def split_organisations(phrase: str, known_names: Iterable[str]) -> tuple[list[s
     return pieces, not cuts or (minus_others == 0 and not merged)
 
 
-# (-pieces neither known nor typed, known pieces, pieces), and the pieces: higher is better.
-_ScoredSplit = tuple[tuple[int, int, int], list[str]]
+# A piece spans at most this many separators ("Change, Grow, Live and Kirklees Council" spans
+# three). Bounding it keeps the split linear in the phrase: each boundary is scored against the
+# few before it, not against all of them.
+MAX_SEPARATORS_IN_A_NAME = 6
+
+_Score = tuple[int, int, int]  # (-pieces neither known nor typed, known pieces, pieces): higher is better
 
 
-def _best_split(phrase: str, cuts: list[tuple[int, int]], known: set[str]) -> _ScoredSplit:
+def _best_split(phrase: str, cuts: list[tuple[int, int]], known: set[str]) -> tuple[_Score, list[str]]:
     """Dynamic programming: best[i] is the best split of the phrase up to the i-th boundary."""
     bounds = [(0, 0), *cuts, (len(phrase), len(phrase))]
-    best: list[_ScoredSplit | None] = [((0, 0, 0), [])] + [None] * (len(bounds) - 1)
+    best: list[tuple[_Score, int, str] | None] = [((0, 0, 0), -1, "")] + [None] * (len(bounds) - 1)
     for end in range(1, len(bounds)):
-        for start in range(end):
+        for start in range(max(0, end - MAX_SEPARATORS_IN_A_NAME - 1), end):
             previous = best[start]
             piece = phrase[bounds[start][1] : bounds[end][0]].strip()
             if previous is None or not piece:
                 continue
             kind = _piece_kind(piece, known)
-            (others, known_pieces, count), pieces = previous
+            others, known_pieces, count = previous[0]
             score = (others - (kind == "other"), known_pieces + (kind == "known"), count + 1)
             current = best[end]
             if current is None or score > current[0]:
-                best[end] = (score, [*pieces, piece])
-    return best[-1] or ((-1, 0, 1), [phrase])
+                best[end] = (score, start, piece)
+    if best[-1] is None:
+        return (-1, 0, 1), [phrase]
+    pieces: list[str] = []
+    position = len(bounds) - 1
+    while position > 0:
+        _, position, piece = best[position]  # type: ignore[misc]
+        pieces.append(piece)
+    return best[-1][0], pieces[::-1]
 
 
 def _piece_kind(piece: str, known: set[str]) -> str:
     if normalise_org_name(piece) in known:
         return "known"
-    words = _TRAILING_PARENTHESIS.sub("", piece).split()
+    words = _without_parenthesis(piece).split()
     last = re.sub(r"\W", "", words[-1]) if words else ""
     if last.casefold() in _ORG_TYPE_WORDS or (len(words) == 1 and len(last) > 1 and last.isupper()):
         return "typed"
@@ -623,6 +666,8 @@ class _RecommendationsReader:
     group_items: int = 0
     last_item: int = 0
     last_item_of: dict[int, int] = field(default_factory=dict)  # group number -> its last item number
+    group_numbers: set[int] = field(default_factory=set)
+    refs: set[str] = field(default_factory=set)
     previous: str = "blank"  # what the previous line was: blank, group, item or other
 
     def read(self, lines: Sequence[_Line]) -> None:
@@ -671,9 +716,9 @@ class _RecommendationsReader:
         owners, certain = split_organisations(owner_phrase, self.known_names)
         if not certain:
             self._warn("uncertain_owner_split", f"read the owners '{owner_phrase}' as {owners}", line)
-        seen = [group.number for group in self.groups]
-        expected = seen[-1] + 1 if seen else 1
-        self._check_number(number in seen, number, expected, f"owner group {number}", line)
+        expected = self.groups[-1].number + 1 if self.groups else 1
+        self._check_number(number in self.group_numbers, number, expected, f"owner group {number}", line)
+        self.group_numbers.add(number)
         self.groups.append(OwnerGroup(number=number, owner_names=owners, line=line))
         self.group_items, self.last_item, self.previous = 0, self.last_item_of.get(number, 0), "group"
 
@@ -690,7 +735,8 @@ class _RecommendationsReader:
             self._warn(
                 "numbering_mismatch", f"recommendation {ref} is in owner group {group.number}", line.number
             )
-        repeated = any(existing.ref == ref for existing in self.items)
+        repeated = ref in self.refs
+        self.refs.add(ref)
         self._check_number(repeated, number, self.last_item + 1, f"recommendation {ref}", line.number)
         self.items.append(_Item(ref, item["text"], list(group.owner_names), line.number))
         self.group_items += 1
@@ -763,10 +809,24 @@ def _paragraphs(lines: Sequence[_Line]) -> Iterator[tuple[int, str]]:
         yield start, " ".join(run)
 
 
+# How far past "action plan" the clause may run. The patterns' lazy parts read on to the end of
+# the text from every "action plan" they start at; within this window, each start reads a
+# bounded stretch, so a paragraph of "action plan action plan ..." costs time linear in it.
+CLAUSE_WINDOW = 600
+_ACTION_PLAN = re.compile(r"\baction plan\b", re.IGNORECASE)
+
+
 def _action_plan(lines: Sequence[_Line], known_names: list[str]) -> ActionPlanClause | None:
     for line_number, text in _paragraphs(lines):
         for pattern in _ACTION_PLAN_PATTERNS:
-            match = pattern.search(text)
+            match = next(
+                (
+                    found
+                    for start in _ACTION_PLAN.finditer(text)
+                    if (found := pattern.match(text, start.start(), start.start() + CLAUSE_WINDOW))
+                ),
+                None,
+            )
             if match:
                 organisations, _ = split_organisations(match["orgs"], known_names)
                 return ActionPlanClause(int(match["days"]), organisations, line_number)
@@ -836,8 +896,10 @@ def _attach_citations(
     items: Sequence[_Item], citations: Sequence[_RawCitation]
 ) -> tuple[list[ParsedRecommendation], list[UnknownCitation], list[ParseWarning]]:
     by_ref: dict[str, list[Citation]] = {}
+    paragraphs_of: dict[str, set[str | None]] = {}
     for item in items:
         by_ref.setdefault(item.ref, [])
+        paragraphs_of.setdefault(item.ref, set())
     unknown: list[UnknownCitation] = []
     warnings: list[ParseWarning] = []
     for raw in citations:
@@ -849,8 +911,9 @@ def _attach_citations(
             unknown.append(UnknownCitation(raw.ref, raw.paragraph, raw.section, raw.line))
             message = f"line {raw.line}: cites recommendation {raw.ref}, which the report does not make"
             warnings.append(ParseWarning("unknown_citation", message, raw.line))
-        elif all(known.paragraph != raw.paragraph for known in by_ref[raw.ref]) or raw.paragraph is None:
+        elif raw.paragraph not in paragraphs_of[raw.ref] or raw.paragraph is None:
             by_ref[raw.ref].append(citation)
+            paragraphs_of[raw.ref].add(raw.paragraph)
     return [_recommendation(item, by_ref[item.ref], warnings) for item in items], unknown, warnings
 
 

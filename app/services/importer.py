@@ -42,7 +42,7 @@ from sqlmodel import Session, delete, select
 from app.domain.access import Actor
 from app.domain.status import TERMINAL_STATUSES, Status, roll_up
 from app.errors import AppError, Conflict, InvalidInput
-from app.importer.limits import TextTooComplex, check_text_limits
+from app.importer.limits import TextTooLarge, check_text_limits
 from app.importer.parser import NotAReport, ReportPreview, parse_report
 from app.models import Organisation, Recommendation, RecommendationCitation, RecommendationOwner, Report
 from app.schemas.imports import (
@@ -139,9 +139,9 @@ def parse_text(session: Session, text: str) -> ReportPreview:
     """Parse ``text``, helped by the stored organisation names; 422 when it is not a report."""
     try:
         check_text_limits(text)
-    except TextTooComplex as exc:
+    except TextTooLarge as exc:
         raise InvalidInput(
-            f"The text is too complex to read: {exc.message}.", code="text_too_complex", line=exc.line
+            f"The text is too long to read: {exc.message}.", code="text_too_large", line=exc.line
         ) from None
     names = list(session.exec(select(Organisation.name)))
     try:

@@ -91,8 +91,8 @@ citation and warning (`page`).
   are never removed: such an import is refused (409). The report's own fields are never changed
   here (see `report_differences`; PATCH the report).
 - Refused, nothing written: an ambiguous organisation name (409, with the candidates), repeated
-  recommendation refs or invalid data (422). Text that is not a report, or too complex to read
-  quickly (an organisation list over 40 long, over 5000 numbered lines): 422 with the line.
+  recommendation refs or invalid data (422). Text that is not a report, or longer than the parser
+  reads (2,000,000 characters): 422 with the line.
 - A PDF that cannot be read: 422 with `code` `not_a_pdf`, `broken_pdf`, `encrypted_pdf` (needs a
   password), `pdf_no_text` (a scan: run OCR first), `pdf_too_many_pages` or `pdf_too_complex` (its
   reading took too long or too much memory); 413 over the size limit.
