@@ -5,12 +5,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from app.api.conditional import NotModified, not_modified_handler
 from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
 from app.api.middleware.idempotency import IdempotencyMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
+from app.api.middleware.write_gate import WriteGateMiddleware
 from app.api.problems import AllowedMethods, install_error_handlers
 from app.api.responses import problems_as_problem_json
 from app.api.routes import (
@@ -93,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.answer_store = AnswerStore()
     app.state.key_cache = KeyCache()
     app.state.resolve_host = webhook_network.resolve  # webhook URLs' hosts, checked at registration
-    app.state.idempotency_store = IdempotencyStore(app.state.writers_engine.begin)
+    app.state.open_session = lambda: Session(bind=app.state.engine)  # for middleware, outside routes
+    app.state.idempotency_store = IdempotencyStore(app.state.writers_engine.connect)
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_handler)
     routers = [
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if isinstance(route, APIRoute) and route.include_in_schema
     ]
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(WriteGateMiddleware, prefix=API_PREFIX)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -29,10 +29,11 @@ from app.domain.status import Role
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report
 from app.schemas.common import Day
-from app.services import idempotency, keys, organisations, recommendations, reports, sessions
+from app.services import keys, organisations, recommendations, reports, sessions
 from app.services.as_of import AsOf
 from app.services.key_cache import CachedKey, KeyCache
 
+IDEMPOTENT_CONNECTION = "idempotent_connection"  # set by the idempotency middleware
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
@@ -55,9 +56,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     this runs database calls on the event loop.
     """
     state = request.app.state
-    engine: Engine = state.engine if request.method in SAFE_METHODS else state.writers_engine
-    session = Session(bind=engine, expire_on_commit=False)
-    watch_idempotent_write(request, session)
+    claimed = getattr(request.state, IDEMPOTENT_CONNECTION, None)
+    if claimed is not None:
+        # Inside the transaction that holds the Idempotency-Key: the services' commits are
+        # savepoints, and the middleware commits the whole with the answer.
+        session = Session(bind=claimed, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    else:
+        engine: Engine = state.engine if request.method in SAFE_METHODS else state.writers_engine
+        session = Session(bind=engine, expire_on_commit=False)
     try:
         yield session
     finally:
@@ -85,13 +91,6 @@ async def in_worker_thread(session: Session, work: Callable[..., T], *args, **kw
             session.rollback()
 
     return await run_in_threadpool(run)
-
-
-def watch_idempotent_write(request: Request, session: Session) -> None:
-    """When the request carries an Idempotency-Key, its record commits with the write."""
-    record_id = getattr(request.state, "idempotency_record_id", None)
-    if record_id is not None:
-        idempotency.commit_record_with(session, record_id)
 
 
 async def get_clock(request: Request) -> Clock:

@@ -12,6 +12,7 @@ READ_ROLES = frozenset(Role)
 OWNER_WRITE_ROLES = frozenset({Role.ADMIN, Role.ASSURER, Role.EDITOR})
 ASSURANCE_ROLES = frozenset({Role.ADMIN, Role.ASSURER})
 ADMIN_ROLES = frozenset({Role.ADMIN})
+WRITE_ROLES = OWNER_WRITE_ROLES | ASSURANCE_ROLES | ADMIN_ROLES  # may make some write
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Idempotent POSTs: retries replay the first answer and never write twice."""
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import select
 
-from app.models import Organisation, ProgressUpdate
+from app.models import IdempotencyRecord, Organisation, ProgressUpdate
+from app.services.idempotency import Outcome
 
 API = "/api/v1"
 ORG = {"code": "LTHT", "name": "Leeds Teaching Hospitals NHS Trust", "kind": "nhs_trust"}
@@ -60,31 +61,67 @@ def test_keys_belong_to_the_calling_key(client, auth, session, seeded):
     assert "idempotency-replayed" not in second.headers
 
 
-def test_a_retry_while_the_first_is_running_is_409(client, app, kirklees, problem):
-    from app.services.idempotency import Outcome
-
+def test_a_claim_whose_request_died_leaves_the_key_free(client, app, kirklees):
+    """A crash (kill -9) ends the claim's transaction uncommitted: the retry performs the write once."""
     store = app.state.idempotency_store
     rec = kirklees["recommendations"]["1.1"]
     url = f"{API}/recommendations/{rec['id']}/progress-updates"
     body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
-    # Simulate a first request that has claimed the key and not finished.
-    import hashlib
-    import json as _json
-
-    scope = hashlib.sha256(client.headers["authorization"].encode()).hexdigest()
-    raw = _json.dumps(body, separators=(",", ":")).encode()
-    claim = store.claim(
-        scope=scope,
-        key="slow",
-        request_hash=hashlib.sha256(b"POST" + url.encode() + b"?" + raw).hexdigest(),
-        now=app.state.clock.now(),
-    )
+    me = client.get(f"{API}/keys").json()["items"][0]["id"]
+    claim = store.claim(scope=f"api-key:{me}", key="died", request_hash="h", now=app.state.clock.now())
     assert claim.outcome is Outcome.NEW
+    claim.connection.close()  # the process died: its transaction never committed
+    first = client.post(url, json=body, headers={"Idempotency-Key": "died"})
+    again = client.post(url, json=body, headers={"Idempotency-Key": "died"})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotency-replayed"] == "true" and again.json() == first.json()
+
+
+def test_a_bad_key_writes_no_idempotency_record(client, session, seeded, problem):
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(session.bind, "before_cursor_execute", record)
+    try:
+        response = client.post(
+            f"{API}/organisations", json=ORG, headers={"Idempotency-Key": "x", "Authorization": "Bearer junk"}
+        )
+    finally:
+        event.remove(session.bind, "before_cursor_execute", record)
+    problem(response, 401, code="invalid_key")
+    assert not [s for s in statements if "idempotency_record" in s], statements
+
+
+def test_unparseable_json_without_a_key_is_401(client, seeded, problem):
     response = client.post(
-        url, content=raw, headers={"Idempotency-Key": "slow", "Content-Type": "application/json"}
+        f"{API}/organisations",
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "Authorization": ""},
     )
-    problem(response, 409, code="request_in_progress")
-    assert response.headers["retry-after"] == "1"
+    problem(response, 401, code="key_required")
+
+
+def test_a_viewers_write_is_403_whatever_its_idempotency_key(client, auth, session, seeded, problem):
+    viewer = auth("viewer")
+    for body in (ORG, {**ORG, "code": "BTH"}):
+        response = client.post(f"{API}/organisations", json=body, headers={"Idempotency-Key": "v", **viewer})
+        problem(response, 403)
+    assert _count(session, IdempotencyRecord) == 0
+
+
+def test_keys_are_scoped_to_the_api_key_not_the_header_spelling(client, session, seeded):
+    token = client.headers["authorization"].split(" ", 1)[1]
+    before = _count(session, Organisation)
+    for scheme in ("Bearer", "bearer", "BEARER"):
+        response = client.post(
+            f"{API}/organisations",
+            json=ORG,
+            headers={"Idempotency-Key": "spelling", "Authorization": f"{scheme} {token}"},
+        )
+        assert response.status_code == 201, response.text
+    assert _count(session, Organisation) == before + 1
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9"])

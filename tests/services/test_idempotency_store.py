@@ -14,7 +14,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(database):
-    return IdempotencyStore(writers(database).begin)  # as create_app builds it
+    return IdempotencyStore(writers(database).connect)  # as create_app builds it
 
 
 def _keys(session) -> set[str]:
@@ -24,7 +24,9 @@ def _keys(session) -> set[str]:
 
 def test_a_claim_purges_records_past_retention_at_most_once_a_minute(store, session):
     def claim(key: str, at: timedelta) -> None:
-        assert store.claim(scope="s", key=key, request_hash="h", now=T0 + at).outcome is Outcome.NEW
+        claimed = store.claim(scope="s", key=key, request_hash="h", now=T0 + at)
+        assert claimed.outcome is Outcome.NEW
+        store.complete(claimed, status=201, headers={}, body="{}")  # the claim commits with its answer
 
     claim("a", timedelta(0))
     claim("b", timedelta(seconds=10))
@@ -38,6 +40,6 @@ def test_a_claim_purges_records_past_retention_at_most_once_a_minute(store, sess
 
 def test_a_record_within_retention_is_replayed_not_purged(store, session):
     claim = store.claim(scope="s", key="k", request_hash="h", now=T0)
-    store.complete(claim.record_id, status=201, headers={}, body="{}")
+    store.complete(claim, status=201, headers={}, body="{}")
     replay = store.claim(scope="s", key="k", request_hash="h", now=T0 + RETENTION - timedelta(seconds=1))
     assert replay.outcome is Outcome.REPLAY and replay.status == 201

@@ -2,9 +2,10 @@
 
 A POST with a key the caller has used before gets the first answer again
 (status, headers that matter and body, errors included) and runs nothing;
-the same key with a different request is refused (422); a retry while the
-first is still running is told to wait (409). Keys are scoped to the
-caller's credentials.
+the same key with a different request is refused (422). Keys are scoped to
+the API key that sent them (the write gate outside has authenticated it).
+The claim, the request's write and its answer commit together, before the
+client is answered (see app.services.idempotency).
 """
 
 import hashlib
@@ -16,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.deps import IDEMPOTENT_CONNECTION
+from app.api.middleware.write_gate import ACTOR
 from app.api.problems import database_unavailable, problem_response
 from app.services.idempotency import IdempotencyStore, Outcome
 
@@ -34,9 +37,9 @@ def _request_hash(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _caller_scope(scope: Scope) -> str:
-    authorization = dict(scope["headers"]).get(b"authorization", b"anonymous")
-    return hashlib.sha256(authorization).hexdigest()
+def _caller_scope(scope: Scope) -> str | None:
+    actor = scope.get("state", {}).get(ACTOR)
+    return f"api-key:{actor.api_key_id}" if actor is not None and actor.api_key_id is not None else None
 
 
 class IdempotencyMiddleware:
@@ -46,15 +49,19 @@ class IdempotencyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"]) if scope["type"] == "http" else {}
         key = headers.get(HEADER)
-        # Without credentials the answer is a 401 whatever the key: nothing to claim or keep.
-        if key is None or scope["method"] != "POST" or b"authorization" not in headers:
+        caller = _caller_scope(scope) if scope["type"] == "http" else None
+        # Only authenticated writes get this far with a caller: the others are answered as they are.
+        if key is None or scope["method"] != "POST" or caller is None:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
         key_text = key.decode("latin-1")
         if not _VALID_KEY.match(key_text):
             response = problem_response(
-                request, status=422, detail="Idempotency-Key must be 1 to 255 visible ASCII characters."
+                request,
+                status=422,
+                code="invalid_idempotency_key",
+                detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
             await response(scope, receive, send)
             return
@@ -64,7 +71,7 @@ class IdempotencyMiddleware:
         try:
             claim = await to_thread.run_sync(
                 lambda: store.claim(
-                    scope=_caller_scope(scope), key=key_text, request_hash=_request_hash(scope, body), now=now
+                    scope=caller, key=key_text, request_hash=_request_hash(scope, body), now=now
                 )
             )
         except OperationalError as exc:  # outside the app's handlers: answer as they would
@@ -73,8 +80,8 @@ class IdempotencyMiddleware:
         if claim.outcome is not Outcome.NEW:
             await self._refuse_or_replay(request, claim, scope, receive, send)
             return
-        scope.setdefault("state", {})["idempotency_record_id"] = claim.record_id
-        await self._run_and_keep(claim.record_id, store, body, scope, send)
+        scope.setdefault("state", {})[IDEMPOTENT_CONNECTION] = claim.connection
+        await self._run_and_keep(request, claim, store, body, scope, send)
 
     async def _refuse_or_replay(self, request, claim, scope, receive, send) -> None:
         if claim.outcome is Outcome.MISMATCH:
@@ -84,30 +91,22 @@ class IdempotencyMiddleware:
                 code="idempotency_key_reused",
                 detail="This Idempotency-Key was used for a different request; use a new key.",
             )
-        elif claim.outcome is Outcome.IN_PROGRESS:
-            response = problem_response(
-                request,
-                status=409,
-                code="request_in_progress",
-                detail="A request with this Idempotency-Key is still being handled; retry shortly.",
-                headers={"Retry-After": "1"},
-            )
-        else:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": claim.status,
-                    "headers": [
-                        *((k.encode(), v.encode()) for k, v in (claim.headers or {}).items()),
-                        (b"idempotency-replayed", b"true"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": (claim.body or "").encode()})
+            await response(scope, receive, send)
             return
-        await response(scope, receive, send)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": claim.status,
+                "headers": [
+                    *((k.encode(), v.encode()) for k, v in (claim.headers or {}).items()),
+                    (b"idempotency-replayed", b"true"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": (claim.body or "").encode()})
 
-    async def _run_and_keep(self, record_id: int, store: IdempotencyStore, body: bytes, scope, send) -> None:
+    async def _run_and_keep(self, request, claim, store: IdempotencyStore, body: bytes, scope, send) -> None:
+        """Run the request, hold its answer back until the answer and the write have committed."""
         started: dict = {}
         chunks: list[bytes] = []
         replayed = False
@@ -124,28 +123,29 @@ class IdempotencyMiddleware:
                 started.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
 
         try:
             await self.app(scope, replay_body, capture)
-        finally:
-            status = started.get("status", 500)
+        except BaseException:
+            await to_thread.run_sync(store.abandon, claim)
+            raise
+        status = started.get("status", 500)
+        if status >= 500:  # nothing is kept: the key stays free for a retry
+            await to_thread.run_sync(store.abandon, claim)
+        else:
+            kept = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in started.get("headers", [])
+                if k.decode("latin-1").lower() in _REPLAYED_HEADERS
+            }
+            text = b"".join(chunks).decode("utf-8", errors="replace")
             try:
-                # A failure, or credentials refused (nothing was written, and the key was not
-                # really the caller's to use): the key stays free for the real request.
-                if status >= 500 or status == 401:
-                    await to_thread.run_sync(store.abandon, record_id)
-                else:
-                    headers = {
-                        k.decode("latin-1"): v.decode("latin-1")
-                        for k, v in started.get("headers", [])
-                        if k.decode("latin-1").lower() in _REPLAYED_HEADERS
-                    }
-                    text = b"".join(chunks).decode("utf-8", errors="replace")
-                    await to_thread.run_sync(
-                        lambda: store.complete(record_id, status=status, headers=headers, body=text)
-                    )
-            except OperationalError:
-                # The client has its answer; a retry with this key is told to wait (409) until
-                # the record expires, rather than running the request twice.
-                log.warning("answer to idempotent request %s not kept: database unavailable", record_id)
+                await to_thread.run_sync(
+                    lambda: store.complete(claim, status=status, headers=kept, body=text)
+                )
+            except OperationalError as exc:  # neither the write nor its answer committed
+                log.warning("idempotent request %s not committed: database unavailable", claim.record_id)
+                await database_unavailable(request, exc)(scope, replay_body, send)
+                return
+        await send({**started, "type": "http.response.start", "status": status})
+        await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
