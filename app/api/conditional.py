@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
 from app.api.etags import holds_tag, listed_tags, resource_etag
 from app.api.middleware.answer_cache import CACHE_CONTROL, AnswerKey, answer_key, answer_origin
+from app.domain.bounds import as_id
 from app.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -147,8 +148,9 @@ class Precondition:
         versions = set()
         for tag in listed_tags(self.header):
             number = tag.strip('"').split(".", 1)[0]
-            if number.isascii() and number.isdigit():
-                versions.add(int(number))
+            version = as_id(number)
+            if version is not None:  # beyond what the column holds, it names no version: 412
+                versions.add(version)
         if len(versions) != 1:
             raise PreconditionFailed("If-Match must carry exactly one ETag of this resource.")
         return versions.pop()

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from app.clock import Clock
 from app.config import Settings
 from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
+from app.domain.bounds import MAX_ID
 from app.domain.status import Role
 from app.errors import Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report
@@ -34,7 +35,6 @@ from app.services.as_of import AsOf
 from app.services.key_cache import CachedKey, KeyCache
 
 IDEMPOTENT_CONNECTION = "idempotent_connection"  # set by the idempotency middleware
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
 

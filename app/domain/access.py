@@ -34,6 +34,18 @@ SYSTEM = Actor(role=Role.ADMIN, name="command line")
 ANONYMOUS = Actor(role=None, name="anonymous")
 
 
+# What an assurer may change on a report: the record of the action plan's submission.
+ASSURER_REPORT_FIELDS = frozenset({"action_plan_submitted_date"})
+
+
+def report_fields_refused(actor: Actor, fields: set[str]) -> list[str]:
+    """The fields of a report ``actor`` asks to change but may not (admins may change all)."""
+    if actor.role is Role.ADMIN:
+        return []
+    allowed = ASSURER_REPORT_FIELDS if actor.role is Role.ASSURER else frozenset()
+    return sorted(fields - allowed)
+
+
 class NotAllowed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

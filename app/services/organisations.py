@@ -5,6 +5,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
+from app.domain.bounds import MAX_ID, as_id, is_number
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
@@ -25,9 +26,12 @@ def find_by_code(session: Session, code: str) -> Organisation | None:
 
 def resolve_organisation(session: Session, id_or_code: str) -> Organisation:
     """An organisation named by its id ("3") or its code ("MYHT", any case)."""
-    organisation = (
-        session.get(Organisation, int(id_or_code)) if id_or_code.isdigit() else None
-    ) or find_by_code(session, id_or_code)
+    if is_number(id_or_code) and as_id(id_or_code) is None:
+        message = f"{id_or_code} is not an organisation id: ids are 1 to {MAX_ID}."
+        raise InvalidInput(message, code="id_out_of_range")
+    number = as_id(id_or_code)
+    by_id = session.get(Organisation, number) if number else None
+    organisation = by_id or find_by_code(session, id_or_code)
     if organisation is None:
         raise NotFound(f"No organisation has the id or code {id_or_code!r}.")
     return organisation

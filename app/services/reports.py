@@ -3,9 +3,9 @@ from datetime import date, datetime
 from sqlalchemy import func
 from sqlmodel import Session, delete, select
 
-from app.domain.access import Actor
+from app.domain.access import Actor, report_fields_refused
 from app.domain.deadlines import action_plan_due_date, explain_action_plan_deadline
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import Organisation, Recommendation, Report, ReportActionPlanOrganisation
 from app.schemas.reports import (
     DeadlineExplanation,
@@ -99,9 +99,15 @@ def update_report(
     expected_version: int,
     now: datetime,
 ) -> Report:
+    changes = data.changes()
+    refused = report_fields_refused(actor, set(changes))
+    if refused:
+        raise Forbidden(
+            f"A {actor.role.value} key may not change {', '.join(refused)}: "
+            "assurers record the action plan's submission (action_plan_submitted_date) only."
+        )
     before = audit.snapshot(report)
     versions.claim(session, report, expected_version)
-    changes = data.changes()
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], except_id=report.id)
     codes = changes.pop("action_plan_organisations", None)

@@ -16,11 +16,21 @@ REQUEST_TIMEOUT = 60.0
 HOSTILE = (
     "Review of services in Testshire\n\nDate of publication: 17 May 2019\n\n"
     + "".join(f"{n}." + " " * 40_000 + "\n" for n in range(1, 11))
-    + "Title" + "\t" * 40_000 + "x\n"
-    + "Title" + "." * 40_000 + "x\n"
-    + "Provider services included: " + "<(" * 20_000 + "\n"
-    + "\nRecommendations\n\n1. " + " " * 40_000 + "The Gamma NHS Trust should:\n\n1.1 Do it.\n"
-    + "\nAn action plan is required from" + " " * 40_000 + "x\n"
+    + "Title"
+    + "\t" * 40_000
+    + "x\n"
+    + "Title"
+    + "." * 40_000
+    + "x\n"
+    + "Provider services included: "
+    + "<(" * 20_000
+    + "\n"
+    + "\nRecommendations\n\n1. "
+    + " " * 40_000
+    + "The Gamma NHS Trust should:\n\n1.1 Do it.\n"
+    + "\nAn action plan is required from"
+    + " " * 40_000
+    + "x\n"
 )
 
 
@@ -49,5 +59,8 @@ def test_health_checks_are_answered_while_hostile_imports_run(live_server):
             answered_during_imports += any(thread.is_alive() for thread in threads)
     for thread in threads:
         thread.join()
-    assert len(statuses) == IMPORTS and all(status < 500 for status in statuses), (statuses, live_server.log())
+    assert len(statuses) == IMPORTS and all(status < 500 for status in statuses), (
+        statuses,
+        live_server.log(),
+    )
     assert answered_during_imports > 0

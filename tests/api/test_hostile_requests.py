@@ -1,0 +1,77 @@
+"""Requests an attacker would send: numbers beyond the columns, writes beyond a role."""
+
+import pytest
+
+API = "/api/v1"
+HUGE = "9223372036854775808"  # one past a signed 64-bit integer
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/recommendations?organisation_id={HUGE}",
+        f"{API}/recommendations?organisation_id=2147483648",
+        f"{API}/recommendations?report_id={HUGE}",
+        f"{API}/recommendations?limit={HUGE}",
+        f"{API}/recommendations?offset={HUGE}",
+        f"{API}/reports/{HUGE}",
+        f"{API}/organisations/{HUGE}",
+        f"{API}/recommendations/{HUGE}/progress-updates",
+        f"{API}/changes?after={HUGE}",
+        f"{API}/audit-events?entity_id={HUGE}",
+    ],
+)
+def test_integers_beyond_the_columns_are_422_problems(client, seeded, problem, path):
+    problem(client.get(path), 422)
+    assert client.get(f"{API}/reports").status_code == 200  # the connection is still usable
+
+
+def test_an_if_match_beyond_the_columns_is_412(client, kirklees, problem):
+    url = f"{API}/reports/{kirklees['report']['id']}"
+    response = client.patch(url, json={"area": "Kirklees"}, headers={"If-Match": f'"{HUGE}"'})
+    problem(response, 412)
+
+
+def test_an_evidence_link_citing_a_huge_progress_update_is_422(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    body = {
+        "url": "https://example.org/e",
+        "title": "e",
+        "organisation_code": "MYHT",
+        "progress_update_id": HUGE,
+    }
+    problem(client.post(f"{API}/recommendations/{rec['id']}/evidence-links", json=body), 422)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"working_days_allowed": 250, "received_date": "2018-11-30"},
+        {"working_days_allowed": 250},
+        {"title": "Renamed"},
+        {"action_plan_organisations": []},
+        {"action_plan_submitted_date": "2018-07-20", "calendar": "scotland"},
+    ],
+)
+def test_an_assurer_may_change_only_the_action_plans_submission(client, auth, kirklees, problem, changes):
+    url = f"{API}/reports/{kirklees['report']['id']}"
+    before = client.get(url).json()
+    problem(client.patch_fresh(url, json=changes, headers=auth("assurer")), 403)
+    after = client.get(url).json()
+    assert after == before
+
+
+def test_an_assurer_records_the_action_plans_submission(client, auth, kirklees):
+    url = f"{API}/reports/{kirklees['report']['id']}"
+    response = client.patch_fresh(
+        url, json={"action_plan_submitted_date": "2018-07-20"}, headers=auth("assurer")
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["action_plan_submitted_date"] == "2018-07-20"
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_editors_and_viewers_change_no_report_field(client, auth, kirklees, problem, role):
+    url = f"{API}/reports/{kirklees['report']['id']}"
+    headers = auth(role, "CHFT") if role == "editor" else auth(role)
+    problem(client.patch_fresh(url, json={"action_plan_submitted_date": "2018-07-20"}, headers=headers), 403)
