@@ -1,7 +1,6 @@
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -14,6 +13,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import WithJsonSchema
+
+from app.domain.text import MULTI_LINE_TEXT, SINGLE_LINE_TEXT, some_text
+from app.domain.urls import UnsafeUrl, public_http_url
 
 T = TypeVar("T")
 
@@ -73,19 +75,28 @@ class Page(ResponseModel, Generic[T]):
 
 # Text that is stored: PostgreSQL text cannot hold NUL, so no string a client sends may.
 NO_NUL = r"^[^\x00]*$"
-# Required text: something besides spaces (request bodies are trimmed), and no NUL.
-_SOME_TEXT = r"^\s*[^\s\x00][^\x00]*$"
-# An absolute http(s) URL with a host, without spaces: what _http_url accepts.
-_HTTP_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f/?#\[\]]+([/?#][^\s\x00-\x1f]*)?$"
+# The http(s) URLs the document promises _http_url accepts: a host name with a dot, ending in a
+# letter, not a local one, an optional port, then visible ASCII without markup. (_http_url also
+# takes international hosts, public addresses and other characters, which it percent-encodes.)
+_NOT_LOCAL = (
+    r"(?![^/?#]*\.([Ll][Oo][Cc][Aa][Ll]([Hh][Oo][Ss][Tt]|[Dd][Oo][Mm][Aa][Ii][Nn])?"
+    r"|[Ii][Nn][Tt][Ee][Rr][Nn][Aa][Ll]|[Hh][Oo][Mm][Ee]\.[Aa][Rr][Pp][Aa])\.?([:/?#]|$))"
+)
+_PORT = r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+_HTTP_URL = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://"
+    + _NOT_LOCAL
+    + r"([A-Za-z0-9-]{1,63}\.)+[A-Za-z][A-Za-z0-9-]{0,62}\.?"
+    + _PORT
+    + r"([/?#][!#-;=?-_a-~]*)?$"
+)
 
 
 def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise ValueError("must be an absolute http or https URL")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("must not contain spaces")
-    return value
+    try:
+        return public_http_url(value)
+    except UnsafeUrl as exc:
+        raise ValueError(exc.reason) from None
 
 
 EARLIEST_DATE = date(1900, 1, 1)
@@ -158,24 +169,31 @@ def _at_most(max_length: int):
     return BeforeValidator(check)
 
 
-def text(max_length: int, *, required: bool = True) -> Any:
-    """A string type of at most ``max_length``; ``required``: not empty, not only spaces."""
+def text(max_length: int, *, required: bool = True, multiline: bool = False) -> Any:
+    """A string type of at most ``max_length``; ``required``: not empty, not only spaces.
+
+    No control characters (terminal escapes included), except tabs and line breaks in
+    ``multiline`` text: they corrupt spreadsheets, documents and terminals that show them.
+    """
+    allowed = MULTI_LINE_TEXT if multiline else SINGLE_LINE_TEXT
     if required:
-        constraints = StringConstraints(min_length=1, max_length=max_length, pattern=_SOME_TEXT)
+        constraints = StringConstraints(min_length=1, max_length=max_length, pattern=some_text(allowed))
     else:
-        constraints = StringConstraints(max_length=max_length, pattern=NO_NUL)
+        constraints = StringConstraints(max_length=max_length, pattern=f"^{allowed}*$")
     return Annotated[str, constraints, _at_most(max_length)]
 
 
 ShortText = text(300)
 Name = text(200)
-LongText = text(10000)
-Note = text(2000, required=False)
+LongText = text(10000, multiline=True)
+Note = text(2000, required=False, multiline=True)
 HttpUrl = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=2000, pattern=_HTTP_URL),
+    StringConstraints(min_length=1, max_length=2000),
     AfterValidator(_http_url),
     _at_most(2000),
+    # The pattern's look-ahead is for the document only: _http_url is the check.
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2000, "pattern": _HTTP_URL}),
 ]
 OrganisationCode = Annotated[
     str,

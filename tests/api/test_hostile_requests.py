@@ -75,3 +75,72 @@ def test_editors_and_viewers_change_no_report_field(client, auth, kirklees, prob
     url = f"{API}/reports/{kirklees['report']['id']}"
     headers = auth(role, "CHFT") if role == "editor" else auth(role)
     problem(client.patch_fresh(url, json={"action_plan_submitted_date": "2018-07-20"}, headers=headers), 403)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1/x", "loopback"),
+        ("http://169.254.169.254/", "link-local"),
+        ("https://user:x@evil.example/", "user name or password"),
+        ("https://example.org/<script>", "'<'"),
+        ("https://example.org/\u202etxt.exe", "U+202E"),
+        ("https://\u0430pple.com/", "mixes scripts"),
+    ],
+)
+def test_unsafe_evidence_links_are_422_problems_saying_why(client, kirklees, problem, url, reason):
+    rec = kirklees["recommendations"]["1.1"]
+    body = {"url": url, "title": "e", "organisation_code": "MYHT"}
+    refused = problem(client.post(f"{API}/recommendations/{rec['id']}/evidence-links", json=body), 422)
+    assert reason in refused["detail"]
+
+
+def test_evidence_links_are_stored_normalised(client, kirklees):
+    rec = kirklees["recommendations"]["1.1"]
+    body = {"url": "HTTPS://Example.ORG/caf\u00e9", "title": "e", "organisation_code": "MYHT"}
+    response = client.post(f"{API}/recommendations/{rec['id']}/evidence-links", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["url"] == "https://example.org/caf%C3%A9"
+
+
+@pytest.mark.parametrize("bad", ["\x0b", "\x1b[31m", "\x00", "\x7f", "\x9b31m", "\x0c"])
+def test_control_characters_are_refused_in_every_stored_text(client, kirklees, problem, bad):
+    report_url = f"{API}/reports/{kirklees['report']['id']}"
+    problem(client.patch_fresh(report_url, json={"title": f"Re{bad}view"}), 422)
+    problem(
+        client.post(f"{API}/organisations", json={"code": "XX", "name": f"X{bad}Y", "kind": "nhs_trust"}), 422
+    )
+    rec = kirklees["recommendations"]["1.1"]
+    progress = {
+        "author": "a",
+        "narrative": f"do{bad}ne",
+        "status": "in_progress",
+        "organisation_code": "MYHT",
+    }
+    problem(client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=progress), 422)
+    problem(
+        client.post(
+            f"{API}/recommendations/{rec['id']}/progress-updates",
+            json={**progress, "narrative": "n", "author": f"a{bad}b"},
+        ),
+        422,
+    )
+
+
+def test_tabs_and_line_breaks_are_kept_in_multi_line_text_only(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    progress = {
+        "author": "a",
+        "narrative": "line 1\r\n\tline 2",
+        "status": "in_progress",
+        "organisation_code": "MYHT",
+    }
+    response = client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=progress)
+    assert response.status_code == 201, response.text
+    assert response.json()["narrative"] == "line 1\r\n\tline 2"
+    problem(
+        client.post(
+            f"{API}/recommendations/{rec['id']}/progress-updates", json={**progress, "author": "a\tb"}
+        ),
+        422,
+    )
