@@ -302,6 +302,7 @@ def check_problem(
     assert body["title"] and body["type"] == "about:blank"
     assert body.get("detail"), body
     assert body.get("request_id") == response.headers["x-request-id"]
+    assert body.get("code"), body  # every problem has a stable code
     if code is not None:
         assert body.get("code") == code, body
     if detail_contains is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,6 +24,40 @@ from app.errors import AppError, DatabaseUnavailable
 log = logging.getLogger("rectrack.problems")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+# The stable code of a problem that has no more specific one, by status.
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    428: "precondition_required",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+# Codes of specific problems, beside those above; the OpenAPI document lists them all.
+SPECIFIC_CODES = (
+    "key_required",
+    "invalid_key",
+    "validation_error",
+    "rule_violation",
+    "invalid_input",
+    "id_out_of_range",
+    "invalid_idempotency_key",
+    "idempotency_key_reused",
+    "database_unavailable",
+    "not_a_report",
+    "not_plain_text",
+    "text_too_large",
+)
 
 
 class Problem(BaseModel):
@@ -36,7 +70,14 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = None
-    code: str | None = None
+    code: str = Field(
+        description=(
+            "Stable, for programs to act on (the title and detail are for people). Among them: "
+            + ", ".join(f"`{code}`" for code in sorted({*STATUS_CODES.values(), *SPECIFIC_CODES}))
+            + "."
+        ),
+        examples=["validation_error"],
+    )
     request_id: str | None = None
 
 
@@ -57,8 +98,7 @@ def problem_response(
         "detail": detail,
         "instance": request.url.path,
     }
-    if code:
-        body["code"] = code
+    body["code"] = code or STATUS_CODES.get(status, "error")
     request_id = getattr(request.state, "request_id", None)
     if request_id:
         body["request_id"] = request_id

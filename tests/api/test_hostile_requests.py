@@ -144,3 +144,36 @@ def test_tabs_and_line_breaks_are_kept_in_multi_line_text_only(client, kirklees,
         ),
         422,
     )
+
+
+@pytest.mark.parametrize(
+    ("request_args", "status", "code"),
+    [
+        (("POST", f"{API}/organisations", {"content": b'{"name": "\xff"}'}), 400, "bad_request"),
+        (("POST", f"{API}/organisations", {"content": b"x" * 2_000_000}), 413, "body_too_large"),
+        (("POST", f"{API}/organisations", {"json": {}, "headers": {"Idempotency-Key": ""}}), 422, None),
+        (("DELETE", f"{API}/reports/1", {}), 405, "method_not_allowed"),
+        (("GET", f"{API}/nowhere", {}), 404, "not_found"),
+    ],
+)
+def test_every_problem_has_a_stable_code(client, seeded, problem, request_args, status, code):
+    method, url, kwargs = request_args
+    headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+    body = problem(client.request(method, url, headers=headers, **kwargs), status, code=code)
+    assert body["code"]
+
+
+def test_the_openapi_document_lists_the_codes_and_every_conditional_writes_412_and_428(client):
+    document = client.get("/openapi.json").json()
+    described = document["components"]["schemas"]["Problem"]["properties"]["code"]["description"]
+    for code in ("body_too_large", "invalid_idempotency_key", "idempotency_key_reused", "bad_request"):
+        assert f"`{code}`" in described
+    conditional = [
+        operation
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        if any(p.get("name") == "If-Match" for p in operation.get("parameters", []))
+    ]
+    assert len(conditional) >= 3
+    for operation in conditional:
+        assert {"412", "428"} <= operation["responses"].keys(), operation["operationId"]
