@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.secrets import weakness
+from app.local_secret import development_secret
+
 DEFAULT_DATABASE_URL = "sqlite:///./rectrack.db"
 
 
@@ -74,20 +77,29 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=8, ge=1, le=24 * 30)
     trust_forwarded_proto: bool = False
 
+    # When set, GET /metrics needs "Authorization: Bearer <this>".
+    metrics_token: SecretStr | None = None
+
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":
-        if self.environment == "production" and not (
-            self.secret_key and len(self.secret_key.get_secret_value()) >= 32
-        ):
+        if self.environment != "production":
+            return self
+        if not self.secret_key:
+            raise ValueError("RECTRACK_SECRET_KEY must be set when RECTRACK_ENVIRONMENT=production")
+        weak = weakness(self.secret_key.get_secret_value())
+        if weak:
             raise ValueError(
-                "RECTRACK_SECRET_KEY must be set to at least 32 characters "
-                "when RECTRACK_ENVIRONMENT=production"
+                f"RECTRACK_SECRET_KEY {weak}: generate one, for instance with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return self
 
     @property
     def key_secret(self) -> str:
-        return self.secret_key.get_secret_value() if self.secret_key else ""
+        """The secret that keys API-key hashes; in development without one, a generated one."""
+        if self.secret_key:
+            return self.secret_key.get_secret_value()
+        return development_secret(self.database_url)
 
     @property
     def retry_schedule(self) -> tuple[int, ...]:

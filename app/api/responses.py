@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
+from app.api.problems import PROBLEM_MEDIA_TYPE, STATUS_CODES, Problem
 
 _EXAMPLES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "There was an error parsing the body"),
@@ -58,7 +58,13 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": title,
             "content": {
                 PROBLEM_MEDIA_TYPE: {
-                    "example": {"type": "about:blank", "title": title, "status": status, "detail": detail}
+                    "example": {
+                        "type": "about:blank",
+                        "title": title,
+                        "status": status,
+                        "detail": detail,
+                        "code": STATUS_CODES[status],
+                    }
                 }
             },
         }

@@ -9,6 +9,9 @@ Writers of one process also queue on a lock of the process before they ask
 SQLite for its write lock (writer_queue.py).
 """
 
+import os
+from contextlib import suppress
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -56,7 +59,17 @@ def _without_jit(dbapi_connection, _record) -> None:
     dbapi_connection.commit()
 
 
+def _create_private_file(url: str) -> None:
+    """Create the database file readable by its owner only, before SQLite creates it 0644
+    (its -wal and -shm files take the database file's permissions)."""
+    path = make_url(url).database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        with suppress(FileNotFoundError):  # no such directory: SQLite says so when it connects
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
+    _create_private_file(url)
     busy_timeout_ms = settings.sqlite_busy_timeout_ms
     timeout = busy_timeout_ms / 1000
     engine = create_engine(

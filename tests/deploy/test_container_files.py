@@ -8,6 +8,7 @@ migration step, the database service, and the shape of the image.
 import json
 import os
 import re
+import secrets
 import shlex
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 
 from app.cli import build_parser
 from app.config import Settings
+from app.domain.secrets import weakness
+from app.local_secret import development_secret
 from app.main import create_app
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is needed to parse docker-compose.yml")
@@ -105,7 +108,7 @@ def _substitute_defaults(value: str) -> str:
         for separator in (":-", "-"):
             if separator in body:
                 return body.split(separator, 1)[1]
-        return "x" * 40
+        return "Gq7vR2mZ9kLw4xT8bN1cY6pF3sJ0hD5a"  # like a generated secret
 
     return re.sub(r"\$\{([^}]*)\}", replace, value)
 
@@ -360,7 +363,23 @@ def test_production_settings_require_a_secret(monkeypatch):
         Settings(environment="production")
     with pytest.raises(ValidationError, match="RECTRACK_SECRET_KEY"):
         Settings(environment="production", secret_key="too short")
-    assert Settings(environment="production", secret_key="s" * 32).environment == "production"
+    for weak in ("s" * 32, "ab" * 20, "0123456701234567012345670123456701234567"):
+        with pytest.raises(ValidationError, match="generate one"):
+            Settings(environment="production", secret_key=weak)
+    generated = secrets.token_urlsafe(48)
+    assert Settings(environment="production", secret_key=generated).environment == "production"
+    assert Settings(environment="production", secret_key=secrets.token_hex(16)).environment == "production"
+
+
+def test_development_without_a_secret_keeps_a_generated_one_beside_the_database(tmp_path, monkeypatch):
+    monkeypatch.delenv("RECTRACK_SECRET_KEY", raising=False)
+    database = tmp_path / "dev.db"
+    first = Settings(environment="development", database_url=f"sqlite:///{database}").key_secret
+    kept = tmp_path / "dev.db.secret"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 32 and weakness(first) is None
+    development_secret.cache_clear()  # as a new process would
+    assert Settings(environment="development", database_url=f"sqlite:///{database}").key_secret == first
 
 
 @pytest.mark.postgres_only
@@ -379,4 +398,3 @@ def test_the_tests_run_on_the_postgres_major_version_compose_ships(services):
     finally:
         engine.dispose()
     assert version_num // 10000 == _shipped_major(services)
-

@@ -1,3 +1,4 @@
+import hmac
 from contextlib import suppress
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -41,8 +42,26 @@ def readyz(request: Request, engine: Engine = Depends(get_engine)):
     return {"status": "ready", "database": engine.dialect.name, "revision": current}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(clock: ClockDep, engine: Engine = Depends(get_engine)) -> Response:
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (with RECTRACK_METRICS_TOKEN set: 'Authorization: Bearer <token>')",
+    response_class=Response,
+    responses=problems(401),
+)
+def metrics(request: Request, clock: ClockDep, engine: Engine = Depends(get_engine)) -> Response:
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            presented.strip().encode(), token.get_secret_value().encode()
+        ):
+            return problem_response(
+                request,
+                status=401,
+                detail="Send the metrics token: 'Authorization: Bearer <RECTRACK_METRICS_TOKEN>'.",
+                code="metrics_token_required",
+                headers={"WWW-Authenticate": 'Bearer realm="rectrack-metrics"'},
+            )
     # Without the database, the process's own metrics are still worth answering with.
     with suppress(Exception):
         webhook_metrics.refresh(engine, clock.now())
