@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # RECTRACK_EXTRA_NON_WORKING_DAYS='{"2027-01-04": "Local closure"}'
     extra_non_working_days: dict[date, str] = Field(default_factory=dict)
     timezone: str = "Europe/London"
+    # A target date may be at most this many years after the report was received.
+    target_date_horizon_years: int = Field(default=10, ge=1, le=100)
 
     # Requests
     max_body_bytes: int = Field(default=1_048_576, ge=1024)

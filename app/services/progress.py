@@ -6,6 +6,7 @@ from sqlalchemy import Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app.domain.access import Actor, NotAllowed, acting_organisation
+from app.domain.report_dates import reported_on_problem, review_began
 from app.domain.status import TERMINAL_STATUSES, evidence_required, roll_up
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.models import (
@@ -14,6 +15,7 @@ from app.models import (
     ProgressUpdate,
     Recommendation,
     RecommendationOwner,
+    Report,
 )
 from app.schemas.progress import (
     EvidenceLinkCreate,
@@ -130,6 +132,10 @@ def record_progress(
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
     recommendation = recommendation_rows.lock(session, recommendation_id)
+    report = session.get(Report, recommendation.report_id)
+    began = review_began(report.review_start_date, report.published_date, report.received_date)
+    if problem := reported_on_problem(reported_on, began):
+        raise InvalidInput(f"{problem}.", code="implausible_date")
     if recommendation.status in TERMINAL_STATUSES:
         raise Conflict(
             f"Recommendation {recommendation.ref} is {recommendation.status}; "

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
+from app.domain.report_dates import review_began, target_date_problem
 from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
@@ -22,6 +23,7 @@ def change_target_date(
     expected_version: int,
     today: date,
     now: datetime,
+    horizon_years: int = 10,
 ) -> Recommendation:
     recommendation_rows.lock(session, recommendation.id)
     session.refresh(recommendation)  # as the lock found it
@@ -29,6 +31,13 @@ def change_target_date(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )
     report = session.get(Report, recommendation.report_id)
+    if data.target_date is not None:
+        began = review_began(report.review_start_date, report.published_date, report.received_date)
+        problem = target_date_problem(
+            data.target_date, began=began, received=report.received_date, horizon_years=horizon_years
+        )
+        if problem:
+            raise InvalidInput(f"{problem}.", code="implausible_date")
     submitted = report.action_plan_submitted_date
     if submitted is not None and submitted <= today and not (data.reason and data.reason.strip()):
         raise InvalidInput(

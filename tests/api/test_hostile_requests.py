@@ -177,3 +177,28 @@ def test_the_openapi_document_lists_the_codes_and_every_conditional_writes_412_a
     assert len(conditional) >= 3
     for operation in conditional:
         assert {"412", "428"} <= operation["responses"].keys(), operation["operationId"]
+
+
+def test_progress_before_the_review_began_is_422(client, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
+    url = f"{API}/recommendations/{rec['id']}/progress-updates"
+    problem(client.post(url, json={**body, "reported_on": "1900-01-01"}), 422, code="implausible_date")
+    problem(client.post(url, json={**body, "reported_on": "2018-01-21"}), 422, code="implausible_date")
+    assert client.post(url, json={**body, "reported_on": "2018-01-22"}).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [("1900-01-01", 422), ("2199-12-31", 422), ("2028-05-05", 422), ("2028-05-04", 200), ("2019-03-31", 200)],
+)
+def test_target_dates_stay_within_the_reports_life(client, kirklees, problem, target, status):
+    rec = kirklees["recommendations"]["1.1"]
+    url = f"{API}/recommendations/{rec['id']}"
+    response = client.patch_fresh(
+        url, json={"target_date": target, "organisation_code": "MYHT", "reason": "r"}
+    )
+    if status == 422:
+        problem(response, 422, code="implausible_date")
+    else:
+        assert response.status_code == 200, response.text

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Response
 
 from app.api.conditional import IfMatch
-from app.api.deps import AsOfDep, ClockDep, OwnerWriterDep, RecommendationDep, SessionDep
+from app.api.deps import AsOfDep, ClockDep, OwnerWriterDep, RecommendationDep, SessionDep, SettingsDep
 from app.api.etags import resource_etag
 from app.api.responses import AGAIN, IF_MATCH, conditional_update, same, with_etag
 from app.api.routes.child_lists import add_child_list
@@ -39,6 +39,7 @@ def change_target_date(
     session: SessionDep,
     clock: ClockDep,
     as_of: AsOfDep,
+    settings: SettingsDep,
     response: Response,
 ):
     recommendation = target_dates.change_target_date(
@@ -49,6 +50,7 @@ def change_target_date(
         expected_version=expected_version.version(),
         today=clock.today(),
         now=clock.now(),
+        horizon_years=settings.target_date_horizon_years,
     )
     response.headers["ETag"] = resource_etag(recommendation.version, as_of.day)
     return recommendations.recommendation_view(session, recommendation, as_of=as_of)
