@@ -66,16 +66,20 @@ _KIND_RULES: tuple[tuple[re.Pattern[str], OrganisationKind], ...] = (
     (re.compile(r"^(?:the )?nhs england\b"), OrganisationKind.NHS_ENGLAND_REGION),
     (re.compile(r"\bcouncil\b"), OrganisationKind.LOCAL_AUTHORITY),
 )
-_TRAILING_PARENTHESIS = re.compile(r"\s*\([^)]*\)\s*$")
+# No "(" inside: each try stops at the next one, so a name of "((((" is read once (linear).
+_TRAILING_PARENTHESIS = re.compile(r"\([^()]*\)$")
 
 
 def guess_kind(name: str) -> OrganisationKind:
     """A kind from how the name ends ("... NHS Foundation Trust"); ``other`` when nothing fits."""
-    text = " ".join(_TRAILING_PARENTHESIS.sub("", name).casefold().split())
+    text = " ".join(_TRAILING_PARENTHESIS.sub("", name.rstrip()).casefold().split())
     return next((kind for pattern, kind in _KIND_RULES if pattern.search(text)), OrganisationKind.OTHER)
 
 
-_CLAS = re.compile(r"looked[\s-]*after\b.*\bsafeguarding|\bsafeguarding\b.*looked[\s-]*after", re.I)
+# Both phrases, in either order; looked for apart, as ".*" between them would read the rest of
+# the title again from every occurrence of the first.
+_LOOKED_AFTER = re.compile(r"looked[\s-]*after\b", re.I)
+_SAFEGUARDING = re.compile(r"\bsafeguarding\b", re.I)
 
 
 def _slugify(text: str) -> str:
@@ -88,7 +92,8 @@ def derive_slug(*, title: str, area: str | None, regulator: str, year: int | Non
     if year is None:
         return None
     place = _slugify(area or " ".join(title.split()[:6]))[:60].strip("-")
-    tag = "clas" if _CLAS.search(title) else _slugify(acronym(regulator) if " " in regulator else regulator)
+    clas = _LOOKED_AFTER.search(title) and _SAFEGUARDING.search(title)
+    tag = "clas" if clas else _slugify(acronym(regulator) if " " in regulator else regulator)
     return "-".join(part for part in (place, tag[:20].strip("-"), str(year)) if part)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from app.importer.limits import MAX_TEXT_CHARACTERS, TextTooLarge, check_text_limits
 from app.importer.parser import NotAReport, parse_report, split_organisations
-from seed import KIRKLEES_SOURCE
+from app.services.import_plan import derive_slug, guess_kind
 
 SIZE = 2_000  # characters (or repetitions) in the smaller run
 GROWTH = 8
@@ -135,5 +135,28 @@ def test_a_text_within_the_bound_is_accepted():
     check_text_limits("x" * MAX_TEXT_CHARACTERS)
 
 
-def test_the_real_report_is_well_inside_the_limits():
-    check_text_limits(KIRKLEES_SOURCE.read_text(encoding="utf-8"))
+def _least_seconds(work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(5):
+        started = time.thread_time()
+        work()
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+PLAN_CASES: dict[str, Callable[[int], Callable[[], object]]] = {
+    "kind of a name of parentheses": lambda n: lambda: guess_kind("(" * n),
+    "kind of a name of spaces": lambda n: lambda: guess_kind("A" + " " * n + "(x)"),
+    "slug of a title repeating 'looked after'": lambda n: lambda: derive_slug(
+        title="looked after " * (n // 12), area=None, regulator="Care Quality Commission", year=2018
+    ),
+    "slug of a title repeating 'safeguarding'": lambda n: lambda: derive_slug(
+        title="safeguarding " * (n // 12), area=None, regulator="Care Quality Commission", year=2018
+    ),
+}
+
+
+@pytest.mark.parametrize("make_work", PLAN_CASES.values(), ids=PLAN_CASES.keys())
+def test_the_import_plans_guesses_grow_linearly(make_work):
+    ratio = _least_seconds(make_work(SIZE * GROWTH * 4)) / max(_least_seconds(make_work(SIZE * 4)), 1e-6)
+    assert ratio < RATIO_BOUND, f"{GROWTH}x the input took {ratio:.1f}x the time"
