@@ -172,7 +172,15 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     415: {
         "model": Problem,
         "description": "Unsupported media type",
-        "content": {PROBLEM_MEDIA_TYPE: {"example": {"title": "Unsupported media type", "status": 415}}},
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "example": {
+                    "title": "Unsupported media type",
+                    "status": 415,
+                    "code": "unsupported_media_type",
+                }
+            }
+        },
     },
 }
 
