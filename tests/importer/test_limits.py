@@ -18,6 +18,7 @@ import pytest
 from app.importer.limits import MAX_TEXT_CHARACTERS, TextTooLarge, check_text_limits
 from app.importer.parser import NotAReport, parse_report, split_organisations
 from app.services.import_plan import derive_slug, guess_kind
+from seed import KIRKLEES_SOURCE
 
 SIZE = 2_000  # characters (or repetitions) in the smaller run
 GROWTH = 8
@@ -133,6 +134,10 @@ def test_a_text_longer_than_the_bound_is_refused_with_the_line():
 
 def test_a_text_within_the_bound_is_accepted():
     check_text_limits("x" * MAX_TEXT_CHARACTERS)
+
+
+def test_the_real_report_is_well_inside_the_limits():
+    check_text_limits(KIRKLEES_SOURCE.read_text(encoding="utf-8"))
 
 
 def _least_seconds(work: Callable[[], object]) -> float:
