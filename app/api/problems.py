@@ -45,18 +45,50 @@ STATUS_CODES = {
 }
 # Codes of specific problems, beside those above; the OpenAPI document lists them all.
 SPECIFIC_CODES = (
+    # who is asking
     "key_required",
     "invalid_key",
+    "metrics_token_required",
+    # the request itself
     "validation_error",
-    "rule_violation",
     "invalid_input",
     "id_out_of_range",
+    "implausible_date",
     "invalid_idempotency_key",
     "idempotency_key_reused",
-    "database_unavailable",
+    # the domain's rules
+    "rule_violation",
+    "not_an_owner",
+    "recommendation_closed",
+    "evidence_required",
+    "unknown_report",
+    "unknown_organisation",
+    # imports (a blocker's code is the problem's code)
+    "no_file",
     "not_a_report",
     "not_plain_text",
+    "not_utf8",
     "text_too_large",
+    "not_a_pdf",
+    "broken_pdf",
+    "encrypted_pdf",
+    "pdf_no_text",
+    "pdf_too_complex",
+    "pdf_too_many_pages",
+    "pdf_extraction_busy",
+    "concurrent_import",
+    "ambiguous_organisation",
+    "duplicate_ref",
+    "no_recommendations",
+    "no_slug",
+    "invalid_data",
+    "would_lose_history",
+    # webhooks
+    "webhook_url_refused",
+    "webhook_endpoint_disabled",
+    # the service
+    "database_unavailable",
+    "migrations_pending",
 )
 
 

@@ -1,5 +1,9 @@
 """Requests an attacker would send: numbers beyond the columns, writes beyond a role."""
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
 
 API = "/api/v1"
@@ -163,11 +167,44 @@ def test_every_problem_has_a_stable_code(client, seeded, problem, request_args, 
     assert body["code"]
 
 
-def test_the_openapi_document_lists_the_codes_and_every_conditional_writes_412_and_428(client):
+def _codes_in_the_source() -> set[str]:
+    """Every literal problem code in app/: ``code=...`` arguments, ``code`` class attributes, and the
+    PDF reader's codes (its first argument)."""
+    codes: set[str] = set()
+    for path in (Path(__file__).parents[2] / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            values: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                values += [k.value for k in node.keywords if k.arg == "code"]
+                if getattr(node.func, "id", None) == "PdfUnreadable":
+                    values += node.args[:1]
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id == "code" and node.value is not None:
+                        values.append(node.value)
+                    elif isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                        values += [
+                            v
+                            for t, v in zip(target.elts, node.value.elts, strict=True)
+                            if getattr(t, "id", "") == "code"
+                        ]
+            values += [branch for v in values if isinstance(v, ast.IfExp) for branch in (v.body, v.orelse)]
+            codes |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+    return codes
+
+
+def test_the_openapi_document_lists_every_code_the_service_can_answer(client):
+    described = client.get("/openapi.json").json()["components"]["schemas"]["Problem"]["properties"]["code"]
+    listed = set(re.findall(r"`([a-z0-9_]+)`", described["description"]))
+    in_source = _codes_in_the_source()
+    assert {"invalid_key", "implausible_date", "pdf_no_text", "webhook_url_refused", "forbidden"} <= in_source
+    assert in_source - listed == set()
+    assert {"body_too_large", "method_not_allowed", "bad_request"} <= listed  # the codes by status
+
+
+def test_every_conditional_write_declares_412_and_428(client):
     document = client.get("/openapi.json").json()
-    described = document["components"]["schemas"]["Problem"]["properties"]["code"]["description"]
-    for code in ("body_too_large", "invalid_idempotency_key", "idempotency_key_reused", "bad_request"):
-        assert f"`{code}`" in described
     conditional = [
         operation
         for operations in document["paths"].values()
