@@ -60,7 +60,9 @@ def test_a_browser_without_a_session_is_sent_to_sign_in_and_an_api_client_gets_4
     problem(browser.get(f"{API}/reports"), 401, code="key_required")
 
 
-def test_signing_in_sets_a_strict_http_only_expiring_cookie_and_goes_back(browser, make_key, kirklees, settings):
+def test_signing_in_sets_a_strict_http_only_expiring_cookie_and_goes_back(
+    browser, make_key, kirklees, settings
+):
     report_page = f"/reports/{kirklees['report']['id']}"
     response = sign_in(browser, make_key("viewer"), next_path=report_page)
     assert response.status_code == 303
@@ -134,7 +136,9 @@ def test_a_tampered_cookie_is_no_session(browser, make_key, seeded, problem):
 
 def test_a_session_ends_when_it_expires(app, browser, make_key, seeded, clock, settings):
     sign_in(browser, make_key("viewer"))
-    app.state.clock = FixedClock(at=clock.now() + timedelta(hours=settings.session_hours) - timedelta(seconds=1))
+    app.state.clock = FixedClock(
+        at=clock.now() + timedelta(hours=settings.session_hours) - timedelta(seconds=1)
+    )
     assert browser.get("/").status_code == 200
     app.state.clock = FixedClock(at=clock.now() + timedelta(hours=settings.session_hours))
     assert browser.get("/").status_code == 303
@@ -198,7 +202,9 @@ def test_an_editor_sees_its_own_organisation_s_items_marked(browser, make_key, s
     owned = sorted(
         ref for ref, r in kirklees["recommendations"].items() if "CHFT" in {o["code"] for o in r["owners"]}
     )
-    marked = re.findall(r'<tr class="mine">\s*<th scope="row"><a href="/recommendations/\d+">([\d.]+)</a>', page.text)
+    marked = re.findall(
+        r'<tr class="mine">\s*<th scope="row"><a href="/recommendations/\d+">([\d.]+)</a>', page.text
+    )
     assert sorted(marked) == owned and owned
 
 
@@ -270,3 +276,23 @@ def test_docs_are_served_from_this_server(browser):
 def test_html_routes_stay_out_of_the_openapi_document(browser):
     paths = browser.get("/openapi.json").json()["paths"]
     assert all(path.startswith(API) or path in ("/healthz", "/readyz", "/metrics") for path in paths)
+
+
+def test_a_page_for_a_past_date_says_which_entries_came_after_it(browser, client, make_key, kirklees):
+    rec = kirklees["recommendations"]["1.1"]
+    update = {
+        "author": "a",
+        "narrative": "Audit booked.",
+        "status": "in_progress",
+        "organisation_code": "MYHT",
+    }
+    posted = client.post(
+        f"{API}/recommendations/{rec['id']}/progress-updates", json={**update, "reported_on": "2018-06-20"}
+    )
+    assert posted.status_code == 201, posted.text
+    sign_in(browser, make_key("viewer"))
+    page = f"/recommendations/{rec['id']}"
+    row = r'<td>20 June 2018( <span class="later">after ([^<]+)</span>)?</td>'
+    assert re.search(row, browser.get(page, params={"as_of": "2018-06-19"}).text).group(2) == "19 June 2018"
+    assert re.search(row, browser.get(page, params={"as_of": "2018-06-20"}).text).group(1) is None
+    assert re.search(row, browser.get(page).text).group(1) is None  # today: nothing is later
