@@ -135,7 +135,7 @@ def test_stateful_sequences_keep_the_contract(api_key):
             _not_own_key(case, key_id)
 
         def get_call_kwargs(self, case):
-            return {"headers": auth}
+            return {"headers": _headers(case, auth)}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             try:
