@@ -171,7 +171,12 @@ def _import(args: argparse.Namespace) -> int:
         print(f"rectrack import: cannot read {args.file}: {error.strerror}", file=sys.stderr)
         return 2
     try:
-        source = documents.read_report_source(data, limits=documents.pdf_limits(get_settings()))
+        declared = {".pdf": "pdf", ".docx": "docx"}.get(
+            Path(args.file).suffix.lower(), "text"
+        )  # a damaged file
+        source = documents.read_report_source(
+            data, limits=documents.read_limits(get_settings()), declared=declared
+        )
     except AppError as error:
         print(f"rectrack import: {args.file}: {error.detail}", file=sys.stderr)
         return 2

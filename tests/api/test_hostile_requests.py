@@ -169,14 +169,14 @@ def test_every_problem_has_a_stable_code(client, seeded, problem, request_args, 
 
 def _codes_in_the_source() -> set[str]:
     """Every literal problem code in app/: ``code=...`` arguments, ``code`` class attributes, and the
-    PDF reader's codes (its first argument)."""
+    document readers' codes (its first argument)."""
     codes: set[str] = set()
     for path in (Path(__file__).parents[2] / "app").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             values: list[ast.expr] = []
             if isinstance(node, ast.Call):
                 values += [k.value for k in node.keywords if k.arg == "code"]
-                if getattr(node.func, "id", None) == "PdfUnreadable":
+                if getattr(node.func, "id", None) == "DocumentUnreadable":
                     values += node.args[:1]
             elif isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]

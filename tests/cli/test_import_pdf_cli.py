@@ -1,4 +1,4 @@
-"""rectrack import FILE.pdf, run as a person would, against a database of its own."""
+"""rectrack import FILE (a PDF or a Word document), run as a person would, against a database of its own."""
 
 import json
 import os
@@ -66,3 +66,16 @@ def test_unreadable_pdfs_exit_2_with_the_reason(rectrack, report_pdfs, tmp_path)
         env={**rectrack.env, "RECTRACK_PDF_MAX_PAGES": "5"},
     )
     assert result.returncode == 2 and "at most 5 are read" in result.stderr
+
+
+def test_import_the_kirklees_word_document_after_the_pdf_changes_nothing(rectrack, report_pdfs, tmp_path):
+    from tests.fixtures.report_docx import kirklees_docx
+
+    rectrack("import", str(report_pdfs["kirklees"].path))  # whatever the order the tests run in
+    document = tmp_path / "kirklees.docx"
+    document.write_bytes(kirklees_docx())
+    answer = json.loads(rectrack("import", str(document), "--format", "json").stdout)
+    assert (answer["outcome"], answer["warnings"]) == ("unchanged", [])
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(kirklees_docx()[:4000])
+    assert "damaged" in rectrack("import", str(broken), expect=2).stderr

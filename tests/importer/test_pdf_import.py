@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.domain.access import SYSTEM
 from app.errors import AppError
-from app.importer.pdf_text import PdfLimits
+from app.importer.bounded_child import ReadLimits
 from app.services import documents, importer
 from seed.loader import load_seed
 from tests.fixtures.report_pdfs import (
@@ -21,10 +21,10 @@ from tests.fixtures.report_pdfs import (
 )
 from tests.importer.test_import_kirklees import LOCALA, _rows, _rows_after
 
-LIMITS = PdfLimits()
+LIMITS = ReadLimits()
 
 
-def _source(data: bytes, limits: PdfLimits = LIMITS) -> documents.ReportSource:
+def _source(data: bytes, limits: ReadLimits = LIMITS) -> documents.ReportSource:
     return documents.read_report_source(data, limits=limits)
 
 
@@ -186,9 +186,9 @@ def test_a_pdf_encrypted_only_against_copying_is_read(report_pdfs):
         (lambda pdfs: pdfs["borsetshire"].data[: len(pdfs["borsetshire"].data) // 2], LIMITS, "broken_pdf", "damaged"),
         (lambda pdfs: _encrypted(pdfs["borsetshire"].data, "secret"), LIMITS, "encrypted_pdf", "password"),
         (lambda pdfs: _drawing_only(), LIMITS, "pdf_no_text", "OCR"),
-        (lambda pdfs: pdfs["kirklees"].data, PdfLimits(max_pages=10), "pdf_too_many_pages", "at most 10"),
+        (lambda pdfs: pdfs["kirklees"].data, ReadLimits(max_pages=10), "pdf_too_many_pages", "at most 10"),
         # the child reading the PDF is stopped when its time is up, whatever it was doing
-        (lambda pdfs: pdfs["kirklees"].data, PdfLimits(timeout_seconds=0.01), "pdf_too_complex", "longer than"),
+        (lambda pdfs: pdfs["kirklees"].data, ReadLimits(timeout_seconds=0.01), "pdf_too_complex", "longer than"),
     ],
 )  # fmt: skip
 def test_unreadable_pdfs_are_clear_422s(report_pdfs, make, limits, code, says):
@@ -200,7 +200,7 @@ def test_unreadable_pdfs_are_clear_422s(report_pdfs, make, limits, code, says):
 
 def test_declared_pdf_that_is_not_one():
     with pytest.raises(AppError) as refused:
-        documents.read_report_source(b"Review of ...", limits=LIMITS, declared_pdf=True)
+        documents.read_report_source(b"Review of ...", limits=LIMITS, declared="pdf")
     assert (refused.value.status, refused.value.code) == (422, "not_a_pdf")
 
 

@@ -1,4 +1,4 @@
-"""POST /reports/import: a report's published PDF or text in, its report and recommendations out."""
+"""POST /reports/import: a report (PDF, Word file or text) in, its report and recommendations out."""
 
 from typing import Annotated, Any
 
@@ -10,6 +10,7 @@ from app.api.deps import AdminDep, ClockDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
 from app.api.responses import problems
 from app.errors import AppError, InvalidInput
+from app.importer.docx_text import DOCX_MEDIA_TYPE, is_docx
 from app.importer.pdf_text import is_pdf
 from app.schemas.common import Day, Name, Slug
 from app.schemas.imports import ImportResult
@@ -56,6 +57,7 @@ _REQUEST_BODY: dict[str, Any] = {
         "content": {
             "text/plain": {"schema": {"type": "string"}, "example": _EXAMPLE},
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            DOCX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -65,7 +67,7 @@ _REQUEST_BODY: dict[str, Any] = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "The published PDF, or UTF-8 plain text.",
+                            "description": "The published PDF, a Word document (.docx), or UTF-8 plain text.",
                         }
                     },
                 }
@@ -75,11 +77,15 @@ _REQUEST_BODY: dict[str, Any] = {
 }
 
 _DESCRIPTION = """\
-Send the report's published PDF (`application/pdf`) or its text (`text/plain; charset=utf-8`), as
-the body or as a multipart upload (field `file`). A PDF is known by its content ("%PDF-"), whatever
-the declared type; its text is extracted, running headers and footers, page numbers, footnotes,
+Send the report's published PDF (`application/pdf`), a Word document
+(`application/vnd.openxmlformats-officedocument.wordprocessingml.document`, .docx) or its text
+(`text/plain; charset=utf-8`), as the body or as a multipart upload (field `file`). A PDF is known
+by its content ("%PDF-"), and a Word document by its ("PK" and `word/document.xml`), whatever the
+declared type. A PDF's text is extracted, running headers and footers, page numbers, footnotes,
 hyphenation and ligatures are taken out, and the preview gives the page of each recommendation,
-citation and warning (`page`).
+citation and warning (`page`). A Word document's paragraphs and table cells are read in order,
+each list paragraph with the number Word shows for it ("1.", "1.1"), so automatic numbering
+reads as printed.
 
 - `dry_run=true`: the full preview (report fields, recommendations with their owners and how each
   name resolves, citations, sections), the warnings and what a real import would do; nothing is
@@ -95,7 +101,9 @@ citation and warning (`page`).
   reads (2,000,000 characters): 422 with the line.
 - A PDF that cannot be read: 422 with `code` `not_a_pdf`, `broken_pdf`, `encrypted_pdf` (needs a
   password), `pdf_no_text` (a scan: run OCR first), `pdf_too_many_pages` or `pdf_too_complex` (its
-  reading took too long or too much memory); 413 over the size limit.
+  reading took too long or too much memory); 413 over the size limit. A Word document that
+  cannot be read: 422 with `code` `not_a_docx`, `broken_docx` or `docx_too_complex`. 503
+  `document_reading_busy` (with Retry-After) when other documents are being read.
 """
 
 
@@ -125,8 +133,8 @@ async def report_source(request: Request, settings: SettingsDep) -> ReportSource
     """The report from the body (PDF or plain UTF-8 text) or the multipart field ``file``; a PDF's text
     is extracted off the event loop."""
     media_type, parameters = _media_type(request)
-    declared_pdf = media_type == "application/pdf"
-    if declared_pdf:
+    declared = {"application/pdf": "pdf", DOCX_MEDIA_TYPE: "docx"}.get(media_type, "text")
+    if declared != "text":
         data = await request.body()
     elif media_type == "text/plain":
         if parameters.get("charset", "utf-8") not in ("utf-8", "utf8", "us-ascii"):
@@ -136,16 +144,15 @@ async def report_source(request: Request, settings: SettingsDep) -> ReportSource
         data = await _uploaded(request)
     else:
         raise UnsupportedMediaType(
-            "Send the report as 'application/pdf', as 'text/plain; charset=utf-8' or as a "
-            f"multipart/form-data upload in the field 'file', not {media_type or 'no Content-Type'}."
+            "Send the report as 'application/pdf', as a Word document ('"
+            + DOCX_MEDIA_TYPE
+            + "'), as 'text/plain; charset=utf-8' or as a multipart/form-data upload in the field "
+            f"'file', not {media_type or 'no Content-Type'}."
         )
-    if not (declared_pdf or is_pdf(data)) and len(data) > settings.max_body_bytes:
+    if declared == "text" and not (is_pdf(data) or is_docx(data)) and len(data) > settings.max_body_bytes:
         raise TextTooLarge(f"The text is larger than {settings.max_body_bytes} bytes.")
     return await run_in_threadpool(
-        documents.read_report_source,
-        data,
-        limits=documents.pdf_limits(settings),
-        declared_pdf=declared_pdf,
+        documents.read_report_source, data, limits=documents.read_limits(settings), declared=declared
     )
 
 
@@ -156,9 +163,10 @@ def _refusals() -> dict[int | str, dict[str, Any]]:
         "Refused: an ambiguous organisation name, or changes that would lose history"
     )
     declared[422]["description"] = (
-        "Not a report, not UTF-8, a PDF that cannot be read, repeated refs or invalid data (with the line)"
+        "Not a report, not UTF-8, a PDF or Word document that cannot be read, repeated refs or invalid "
+        "data (with the line)"
     )
-    declared[503]["description"] = "Other PDFs are being read; try again later (Retry-After)"
+    declared[503]["description"] = "Other documents are being read; try again later (Retry-After)"
     return declared
 
 
@@ -189,7 +197,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     "/import",
     response_model=ImportResult,
     status_code=status.HTTP_201_CREATED,
-    summary="Import a report from its published PDF or text (admin)",
+    summary="Import a report from its published PDF, Word file or text (admin)",
     description=_DESCRIPTION,
     responses=_RESPONSES,
     openapi_extra=_REQUEST_BODY,
