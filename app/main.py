@@ -38,6 +38,7 @@ from app.db.sessions import writers
 from app.logs import configure_logging
 from app.pages import install as install_pages
 from app.services import keys, webhook_network
+from app.services.encryption import IDEMPOTENT_ANSWERS, cipher
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
 
@@ -96,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_cache = KeyCache()
     app.state.resolve_host = webhook_network.resolve  # webhook URLs' hosts, checked at registration
     app.state.open_session = lambda: Session(bind=app.state.engine)  # for middleware, outside routes
-    app.state.idempotency_store = IdempotencyStore(app.state.writers_engine.connect)
+    app.state.idempotency_store = IdempotencyStore(
+        app.state.writers_engine.connect, cipher(settings.key_secret, IDEMPOTENT_ANSWERS)
+    )
     install_error_handlers(app)
     app.add_exception_handler(NotModified, not_modified_handler)
     routers = [

@@ -10,6 +10,12 @@ either nothing (a retry performs the write, once) or the write with its answer
 A retry that arrives while the first is running waits for it at the claim (on
 the unique key in PostgreSQL, on the write lock in SQLite), then replays its
 answer. Records are kept for ``RETENTION`` and then forgotten.
+
+Stored answers are encrypted (app.services.encryption): some show a secret once
+(a new API key, a webhook's signing secret), and the database must not keep it.
+A retry still gets the answer, secret included, as the first request would have.
+An answer stored under another RECTRACK_SECRET_KEY cannot be read: its retries
+are refused (``UNREADABLE``), never run again.
 """
 
 from collections.abc import Callable
@@ -17,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +39,7 @@ class Outcome(StrEnum):
     NEW = "new"
     REPLAY = "replay"
     MISMATCH = "mismatch"
+    UNREADABLE = "unreadable"  # stored under another server secret
 
 
 @dataclass(frozen=True)
@@ -58,8 +66,9 @@ class IdempotencyStore:
     session's unit of work would cost several times the statement it emits.
     """
 
-    def __init__(self, connect: Callable[[], Connection]) -> None:
+    def __init__(self, connect: Callable[[], Connection], cipher: Fernet) -> None:
         self.connect = connect  # a new connection on the writers' engine (``Engine.connect``)
+        self.cipher = cipher  # seals the stored answers (see the module's docstring)
         self._next_purge: datetime | None = None
 
     def claim(self, *, scope: str, key: str, request_hash: str, now: datetime) -> Claim:
@@ -76,13 +85,23 @@ class IdempotencyStore:
                 continue  # purged since: claim it afresh
             if existing.request_hash != request_hash:
                 return Claim(Outcome.MISMATCH, record_id=existing.id)
+            try:
+                body = self._open(existing.response_body)
+            except InvalidToken:
+                return Claim(Outcome.UNREADABLE, record_id=existing.id)
             return Claim(
                 Outcome.REPLAY,
                 record_id=existing.id,
                 status=existing.response_status,
                 headers=existing.response_headers,
-                body=existing.response_body,
+                body=body,
             )
+
+    def _seal(self, body: str) -> str:
+        return self.cipher.encrypt(body.encode()).decode("ascii")
+
+    def _open(self, sealed: str | None) -> str | None:
+        return None if sealed is None else self.cipher.decrypt(sealed.encode("ascii")).decode()
 
     def _insert(self, *, scope: str, key: str, request_hash: str, now: datetime) -> Claim | None:
         """The claim in a new open transaction, or None when the key is taken (committed)."""
@@ -114,7 +133,7 @@ class IdempotencyStore:
                     "record_id": claim.record_id,
                     "response_status": status,
                     "response_headers": headers,
-                    "response_body": body,
+                    "response_body": self._seal(body),
                 },
             )
             connection.commit()

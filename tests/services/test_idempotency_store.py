@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from app.db.sessions import writers
 from app.models import IdempotencyRecord
+from app.services.encryption import IDEMPOTENT_ANSWERS, cipher
 from app.services.idempotency import PURGE_EVERY, RETENTION, IdempotencyStore, Outcome
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -14,7 +15,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(database):
-    return IdempotencyStore(writers(database).connect)  # as create_app builds it
+    return IdempotencyStore(writers(database).connect, cipher("s" * 32, IDEMPOTENT_ANSWERS))
 
 
 def _keys(session) -> set[str]:
@@ -43,3 +44,15 @@ def test_a_record_within_retention_is_replayed_not_purged(store, session):
     store.complete(claim, status=201, headers={}, body="{}")
     replay = store.claim(scope="s", key="k", request_hash="h", now=T0 + RETENTION - timedelta(seconds=1))
     assert replay.outcome is Outcome.REPLAY and replay.status == 201
+
+
+def test_answers_are_stored_sealed_and_one_sealed_under_another_secret_is_refused(store, database, session):
+    claimed = store.claim(scope="s", key="k", request_hash="h", now=T0)
+    store.complete(claimed, status=201, headers={}, body='{"key": "rk_shown_once"}')
+    session.rollback()
+    stored = session.exec(select(IdempotencyRecord.response_body)).one()
+    assert "rk_shown_once" not in stored
+    replayed = store.claim(scope="s", key="k", request_hash="h", now=T0)
+    assert replayed.outcome is Outcome.REPLAY and replayed.body == '{"key": "rk_shown_once"}'
+    other_secret = IdempotencyStore(writers(database).connect, cipher("t" * 32, IDEMPOTENT_ANSWERS))
+    assert other_secret.claim(scope="s", key="k", request_hash="h", now=T0).outcome is Outcome.UNREADABLE

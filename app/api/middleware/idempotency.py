@@ -93,6 +93,19 @@ class IdempotencyMiddleware:
             )
             await response(scope, receive, send)
             return
+        if claim.outcome is Outcome.UNREADABLE:
+            response = problem_response(
+                request,
+                status=409,
+                code="conflict",
+                detail=(
+                    "The first answer to this Idempotency-Key was kept under a server secret that "
+                    "has since changed and cannot be replayed; check the first request's effect, "
+                    "then use a new key."
+                ),
+            )
+            await response(scope, receive, send)
+            return
         await send(
             {
                 "type": "http.response.start",
