@@ -34,6 +34,9 @@ class WebhookEndpoint(SQLModel, table=True):
     disabled_reason: str | None = Field(default=None, max_length=200)
     # The first failure of the current run of failures; cleared by a success.
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The audit event of its creation: it is sent the changes after that one. Event ids are
+    # handed out in commit order; timestamps can tie or run backwards.
+    starts_after_event_id: int = Field(default=0)
     version: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -38,13 +38,14 @@ def record(
     now: datetime,
     before: dict | None = None,
     after: dict | None = None,
-) -> None:
-    """Append an audit event; it commits (or rolls back) with the write it describes.
+) -> int:
+    """Append an audit event, and answer its id; it commits (or rolls back) with the write it
+    describes.
 
     A Core INSERT on the session's connection, not an ORM object: every write makes one.
     """
     _serialise_commits(session)
-    session.connection().execute(
+    return session.connection().execute(
         _INSERT_EVENT,
         {
             "occurred_at": now,
@@ -58,7 +59,7 @@ def record(
             "after": after,
             "request_id": actor.request_id,
         },
-    )
+    ).inserted_primary_key[0]
 
 
 _INSERT_EVENT = insert(AuditEvent.__table__)

@@ -66,7 +66,9 @@ def _check_filters(session: Session, report_id: int | None, organisation_id: int
 
 
 def _snapshot(endpoint: WebhookEndpoint) -> dict[str, Any] | None:
-    return audit.snapshot(endpoint, exclude={"secret_encrypted", "previous_secret_encrypted"})
+    return audit.snapshot(
+        endpoint, exclude={"secret_encrypted", "previous_secret_encrypted", "starts_after_event_id"}
+    )
 
 
 def create_endpoint(
@@ -105,7 +107,7 @@ def _save(
     """Writes the endpoint with its audit event, in one transaction."""
     session.add(endpoint)
     session.flush()
-    audit.record(
+    event_id = audit.record(
         session,
         actor=actor,
         action=action,
@@ -115,6 +117,9 @@ def _save(
         before=before,
         after=_snapshot(endpoint),
     )
+    if action == "create":  # the changes committed after this one are the endpoint's
+        endpoint.starts_after_event_id = event_id
+        session.add(endpoint)
     session.commit()
 
 
@@ -328,10 +333,15 @@ def _organisation(organisation: Organisation) -> dict[str, Any]:
 
 
 def _matches(
-    endpoint: WebhookEndpoint, event_type: str, report_id: int | None, concerned: set[int], at: datetime
+    endpoint: WebhookEndpoint,
+    event_type: str,
+    report_id: int | None,
+    concerned: set[int],
+    audit_event_id: int | None,
 ) -> bool:
+    # A reminder (no audit event) goes to the endpoints its own transaction sees.
     return (
-        endpoint.created_at <= at
+        (audit_event_id is None or audit_event_id > endpoint.starts_after_event_id)
         and wanted(event_type, endpoint.event_types)
         and (endpoint.report_id is None or endpoint.report_id == report_id)
         and (endpoint.organisation_id is None or endpoint.organisation_id in concerned)
@@ -352,7 +362,7 @@ def enqueue(
 ) -> int:
     """One message and a delivery to each endpoint that wants it, in the caller's transaction.
     The number of deliveries."""
-    targets = [e for e in endpoints if _matches(e, event_type, report_id, concerned, occurred_at)]
+    targets = [e for e in endpoints if _matches(e, event_type, report_id, concerned, audit_event_id)]
     if not targets:
         return 0
     body = json.dumps(

@@ -9,6 +9,8 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook
 
 from app.api.deps import get_settings
+from app.clock import FixedClock
+from app.models import WebhookMessage
 from app.services import webhook_secrets, webhooks
 from tests.conftest import check_problem
 
@@ -223,3 +225,21 @@ def test_a_changed_server_secret_fails_the_delivery_unsent(hooks, session, clock
     assert job.secrets == []
     result = send(job, timeout=10, allowed=other.allowed_networks, clock=clock)
     assert result.status_code is None and "rotate" in result.error
+
+
+def test_a_new_endpoint_starts_after_the_event_of_its_creation_not_at_a_time(hooks, app, session, clock):
+    """Timestamps tie (a stopped clock) or run backwards (a clock set back); event ids do neither."""
+    recommendation = _recommendation(hooks, 0)
+    code = recommendation["owners"][0]["code"]
+    webhooks.fan_out(session, now=clock.now())  # the seed's changes, before any endpoint
+    before = _progress(hooks, recommendation["id"], code)  # committed just before, at the same instant
+    endpoint = _create(hooks, event_types=["progress_update.created"])
+    app.state.clock = FixedClock(at=clock.now() - timedelta(hours=1))  # the clock was set back
+    after = _progress(hooks, recommendation["id"], code)  # committed just after, an hour "earlier"
+    webhooks.fan_out(session, now=clock.now())
+    delivered = hooks.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries").json()["items"]
+    bodies = [
+        json.loads(session.get(WebhookMessage, int(d["message_id"].removeprefix("msg_"))).body)
+        for d in delivered
+    ]
+    assert [b["data"]["progress_update_id"] for b in bodies] == [after["id"]], (before["id"], bodies)
