@@ -218,10 +218,11 @@ def _reminders(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     clock = Clock(timezone=settings.timezone)
-    as_of = args.as_of or clock.today()
+    today = clock.today()
+    as_of = args.as_of or today
     engine = _engine()
     with session_scope(engine) as session:
-        made = run_reminders(session, as_of=as_of, settings=settings, now=clock.now())
+        made = run_reminders(session, as_of=as_of, today=today, settings=settings, now=clock.now())
     print(f"{made} new reminders for {as_of.isoformat()}", file=sys.stderr)
     if settings.smtp_url is not None:
         sent = send_pending_emails(engine, settings=settings, clock=clock)

@@ -11,15 +11,22 @@ recommendation; tests hold the two to agreement.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, not_, or_, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, not_, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
 from app.domain.calendar import CALENDARS
 from app.domain.deadlines import ActionPlanState, Rag, due_soon_threshold
 from app.domain.status import DONE_STATUSES, OWNER_STATUS_ORDER, TERMINAL_STATUSES, OwnerStatus, Status
-from app.models import AssuranceDecision, ProgressUpdate, Recommendation, RecommendationOwner, Report
+from app.models import (
+    AssuranceDecision,
+    ProgressUpdate,
+    Recommendation,
+    RecommendationOwner,
+    Report,
+    TargetDateRevision,
+)
 from app.services.calendars import calendar_for
 
 _RANK = {status.value: rank for rank, status in enumerate(OWNER_STATUS_ORDER)}
@@ -189,3 +196,48 @@ def owner_is_overdue(as_of: AsOf, owner_status_: ColumnElement, status: ColumnEl
         owner_status_ != OwnerStatus.IMPLEMENTED.value,
         not_(status.in_([s.value for s in TERMINAL_STATUSES])),
     )
+
+
+def owner_last_reported_on(as_of: AsOf, owner=RecommendationOwner) -> ColumnElement:
+    """The latest ``reported_on`` of the owner row's progress updates as of ``as_of.day``
+    (NULL when it had reported nothing by then)."""
+    if as_of.is_current:
+        return owner.last_reported_on
+    history = (
+        select(func.max(ProgressUpdate.reported_on))
+        .where(
+            ProgressUpdate.recommendation_id == owner.recommendation_id,
+            ProgressUpdate.organisation_id == owner.organisation_id,
+            ProgressUpdate.reported_on <= as_of.day,
+        )
+        .scalar_subquery()
+    )
+    reported_on = case(
+        (func.coalesce(owner.last_reported_on, literal(date.min)) <= as_of.day, owner.last_reported_on),
+        else_=history,
+    )
+    return type_coerce(reported_on, RecommendationOwner.__table__.c.last_reported_on.type)
+
+
+def due_date(as_of: AsOf, *, day_ends_at: datetime) -> ColumnElement:
+    """``Recommendation``'s effective due date as of ``as_of.day``: the target date then in
+    force, else the report's action-plan due date. A target date changed after the day (after
+    ``day_ends_at``, the end of that day where the service is) is read back from the first
+    revision made since, whose ``old_date`` was in force. The query must join ``Report``."""
+    if as_of.is_current:
+        return Recommendation.due_date
+    later = (TargetDateRevision.recommendation_id == Recommendation.id) & (
+        TargetDateRevision.created_at >= day_ends_at
+    )
+    in_force_then = (
+        select(TargetDateRevision.old_date)
+        .where(later)
+        .order_by(TargetDateRevision.created_at, TargetDateRevision.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    due = case(
+        (exists().where(later), func.coalesce(in_force_then, Report.action_plan_due_date)),
+        else_=Recommendation.due_date,
+    )
+    return type_coerce(due, Recommendation.__table__.c.due_date.type)

@@ -5,9 +5,10 @@ Monday digest, written here and sent afterwards by ``send_pending_emails``."""
 import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -28,7 +29,9 @@ from app.models import (
     Report,
     ReportActionPlanOrganisation,
 )
+from app.services import as_of as as_of_sql
 from app.services import webhooks
+from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 
 MAX_EMAIL_ATTEMPTS = 5
@@ -63,8 +66,46 @@ def _insert_once(session: Session, values: dict) -> int | None:
     return session.connection().execute(statement).scalar()
 
 
-def run_reminders(session: Session, *, as_of: date, settings: Settings, now: datetime) -> int:
-    """Make the reminders due on ``as_of`` that were not made yet; the number made."""
+@dataclass(frozen=True)
+class OwnerOnDay:
+    """One owner of a recommendation as it stood on the day the reminders are for."""
+
+    report: Report
+    recommendation: Recommendation
+    organisation_id: int
+    status: Status  # the recommendation's
+    owner_status: OwnerStatus
+    due_date: date
+    last_reported_on: date | None
+
+
+def owners_on(session: Session, *, as_of: AsOf, day_ends_at: datetime) -> list[OwnerOnDay]:
+    """Every owner of every recommendation, with statuses and due dates as of ``as_of.day``
+    (the as-of SQL: the history for a past day, the stored columns otherwise)."""
+    rows = session.exec(
+        select(
+            Report,
+            Recommendation,
+            RecommendationOwner.organisation_id,
+            as_of_sql.recommendation_status(as_of),
+            as_of_sql.owner_status(as_of, RecommendationOwner),
+            as_of_sql.due_date(as_of, day_ends_at=day_ends_at),
+            as_of_sql.owner_last_reported_on(as_of, RecommendationOwner),
+        )
+        .join(Recommendation, Recommendation.id == RecommendationOwner.recommendation_id)
+        .join(Report, Report.id == Recommendation.report_id)
+        .order_by(Recommendation.report_id, Recommendation.position, RecommendationOwner.position)
+    ).all()
+    return [
+        OwnerOnDay(report, recommendation, organisation, Status(status), OwnerStatus(owner), due, last)
+        for report, recommendation, organisation, status, owner, due, last in rows
+    ]
+
+
+def run_reminders(session: Session, *, as_of: date, today: date, settings: Settings, now: datetime) -> int:
+    """Make the reminders due on ``as_of`` that were not made yet; the number made. They go by
+    the statuses, owners' statuses and due dates as they stood on ``as_of`` (``today`` says
+    whether that is in the past)."""
     rules = policy(settings)
     endpoints = webhooks.active_endpoints(session)
     reports = {r.id: r for r in session.exec(select(Report)).all()}
@@ -110,26 +151,20 @@ def run_reminders(session: Session, *, as_of: date, settings: Settings, now: dat
         )
         made.append(Due(rule, report, recommendation, organisation, due))
 
-    owners = session.exec(
-        select(RecommendationOwner, Recommendation)
-        .join(Recommendation, Recommendation.id == RecommendationOwner.recommendation_id)
-        .order_by(Recommendation.report_id, Recommendation.position, RecommendationOwner.position)
-    ).all()
-    for owner, recommendation in owners:
-        report = reports[recommendation.report_id]
-        done = (
-            Status(recommendation.status) in TERMINAL_STATUSES
-            or OwnerStatus(owner.status) is OwnerStatus.IMPLEMENTED
-        )
+    day = AsOf(day=as_of, today=today, due_soon_working_days=settings.due_soon_working_days)
+    day_ends_at = datetime.combine(as_of + timedelta(days=1), time(), ZoneInfo(settings.timezone))
+    owners = owners_on(session, as_of=day, day_ends_at=day_ends_at)
+    for owner in owners:
+        done = owner.status in TERMINAL_STATUSES or owner.owner_status is OwnerStatus.IMPLEMENTED
         for rule in recommendation_reminders(
-            due=recommendation.due_date,
+            due=owner.due_date,
             done=done,
-            last_progress_on=owner.last_reported_on or report.received_date,
+            last_progress_on=owner.last_reported_on or owner.report.received_date,
             today=as_of,
-            calendar=calendar_for(report.calendar),
+            calendar=calendar_for(owner.report.calendar),
             policy=rules,
         ):
-            remind(rule, report, recommendation, owner.organisation_id, recommendation.due_date)
+            remind(rule, owner.report, owner.recommendation, owner.organisation_id, owner.due_date)
     required = session.exec(select(ReportActionPlanOrganisation)).all()
     for row in required:
         report = reports[row.report_id]
@@ -142,7 +177,9 @@ def run_reminders(session: Session, *, as_of: date, settings: Settings, now: dat
         ):
             remind(rule, report, None, row.organisation_id, report.action_plan_due_date)
     if settings.smtp_url is not None:
-        _write_emails(session, made, as_of=as_of, settings=settings, now=now, organisations=organisations)
+        _write_emails(
+            session, made, owners, as_of=as_of, settings=settings, now=now, organisations=organisations
+        )
     session.commit()
     return len(made)
 
@@ -198,6 +235,7 @@ def _queue_email(
 def _write_emails(
     session: Session,
     made: list[Due],
+    owners: list[OwnerOnDay],
     *,
     as_of: date,
     settings: Settings,
@@ -222,7 +260,7 @@ def _write_emails(
     if as_of.weekday() == 0:
         for organisation in organisations.values():
             if organisation.contact_email:
-                lines = _digest_lines(session, organisation, as_of=as_of, settings=settings)
+                lines = _digest_lines(owners, organisation, as_of=as_of, settings=settings)
                 if lines:
                     _queue_email(
                         session,
@@ -236,23 +274,18 @@ def _write_emails(
 
 
 def _digest_lines(
-    session: Session, organisation: Organisation, *, as_of: date, settings: Settings
+    owners: list[OwnerOnDay], organisation: Organisation, *, as_of: date, settings: Settings
 ) -> list[str]:
     """What the organisation owns that is overdue or due soon as of ``as_of``."""
-    rows = session.exec(
-        select(Recommendation, RecommendationOwner, Report)
-        .join(RecommendationOwner, RecommendationOwner.recommendation_id == Recommendation.id)
-        .join(Report, Report.id == Recommendation.report_id)
-        .where(RecommendationOwner.organisation_id == organisation.id)
-        .order_by(Recommendation.due_date, Recommendation.report_id, Recommendation.position)
-    ).all()
     lines = []
-    for recommendation, owner, report in rows:
-        if Status(recommendation.status) in DONE_STATUSES or owner.status == OwnerStatus.IMPLEMENTED:
+    mine = [o for o in owners if o.organisation_id == organisation.id]
+    for owner in sorted(mine, key=lambda o: (o.due_date, o.report.id, o.recommendation.position)):
+        if owner.status in DONE_STATUSES or owner.owner_status is OwnerStatus.IMPLEMENTED:
             continue
+        recommendation, report = owner.recommendation, owner.report
         state = deadline_state(
-            due=recommendation.due_date,
-            status=Status(recommendation.status),
+            due=owner.due_date,
+            status=owner.status,
             today=as_of,
             calendar=calendar_for(report.calendar),
             due_soon_working_days=settings.due_soon_working_days,
@@ -260,12 +293,12 @@ def _digest_lines(
         if state.overdue:
             lines.append(
                 f"- Overdue by {state.days_overdue} days: recommendation {recommendation.ref} "
-                f"of {report.title} (due {recommendation.due_date:%d %B %Y})"
+                f"of {report.title} (due {owner.due_date:%d %B %Y})"
             )
         elif state.due_soon:
             lines.append(
                 f"- Due soon: recommendation {recommendation.ref} of {report.title} "
-                f"(due {recommendation.due_date:%d %B %Y})"
+                f"(due {owner.due_date:%d %B %Y})"
             )
     return lines
 

@@ -110,7 +110,7 @@ class Worker:
         if self.reminders_ran_for != today and local.time() >= self.settings.reminder_time:
             with session_scope(self.engine) as session:
                 made = reminders.run_reminders(
-                    session, as_of=today, settings=self.settings, now=self.clock.now()
+                    session, as_of=today, today=today, settings=self.settings, now=self.clock.now()
                 )
             log.info("reminders for %s: %d new", today, made)
             self.reminders_ran_for = today
