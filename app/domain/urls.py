@@ -1,14 +1,17 @@
-"""Which links rectrack shows people: http(s) URLs to a public host, normalised.
+"""The one rule for URLs rectrack stores, shows or calls: http(s), checked and normalised.
 
-Pure: used for evidence links and report sources, and meant for any other URL the
-service stores or calls (a webhook's address wants the same check).
-:func:`public_http_url` returns the URL normalised (scheme and host in lower case,
-an internationalised host in its ASCII form, the rest percent-encoded) or raises
-:class:`UnsafeUrl` saying why not.
+Pure. :func:`http_url` holds the rules every URL the service stores or calls follows
+(http or https, no user name or password, no control, invisible or markup characters,
+a host name in one script per label) and normalises it (scheme and host in lower case,
+an internationalised host in its ASCII form, the rest percent-encoded), or raises
+:class:`UnsafeUrl` saying why not. :func:`public_http_url`, for evidence links and
+report sources, adds that the host is public; app.domain.webhook_urls adds what a
+webhook's address needs (the networks it may resolve to).
 """
 
 import ipaddress
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
 MAX_LENGTH = 2000
@@ -31,8 +34,21 @@ class UnsafeUrl(ValueError):
         self.reason = reason
 
 
-def public_http_url(raw: str) -> str:
-    """``raw`` as a normalised http(s) URL to a public host, or raise :class:`UnsafeUrl`."""
+@dataclass(frozen=True)
+class HttpUrl:
+    """An http(s) URL that passed the common rules, normalised."""
+
+    url: str  # the whole URL, normalised
+    scheme: str  # "http" or "https"
+    host: str  # ASCII, lower case, without IPv6 brackets; an address in its compressed form
+    port: int  # the port it is called on (80 and 443 when the URL gives none)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None  # when the host is one
+
+
+def http_url(raw: str) -> HttpUrl:
+    """``raw`` as a normalised absolute http(s) URL, or raise :class:`UnsafeUrl`: the rules
+    every URL rectrack stores or calls follows (whether its host may be called, or shown
+    to people, is for the layer above to say)."""
     if len(raw) > MAX_LENGTH:
         raise UnsafeUrl(f"must be at most {MAX_LENGTH} characters")
     _check_characters(raw)
@@ -48,14 +64,37 @@ def public_http_url(raw: str) -> str:
         raise UnsafeUrl("must not carry a user name or password")
     if not parts.hostname:
         raise UnsafeUrl("must name a host")
-    host = _public_host(parts.hostname)
+    address = _address(parts.hostname)
+    host = address.compressed if address is not None else _ascii_host(parts.hostname)
     netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+    default_port = {"http": 80, "https": 443}[scheme]
+    if port is not None and port != default_port:
         netloc = f"{netloc}:{port}"
     path = quote(parts.path, safe=_SAFE) or "/"
-    return urlunsplit(
-        (scheme, netloc, path, quote(parts.query, safe=_SAFE), quote(parts.fragment, safe=_SAFE))
-    )
+    query, fragment = quote(parts.query, safe=_SAFE), quote(parts.fragment, safe=_SAFE)
+    url = urlunsplit((scheme, netloc, path, query, fragment))
+    return HttpUrl(url=url, scheme=scheme, host=host, port=port or default_port, address=address)
+
+
+def public_http_url(raw: str) -> str:
+    """``raw`` as a normalised http(s) URL to a public host, or raise :class:`UnsafeUrl`."""
+    parsed = http_url(raw)
+    if parsed.address is not None:
+        if not parsed.address.is_global or parsed.address.is_multicast:
+            raise UnsafeUrl(
+                f"must not point at a private, loopback or link-local address ({parsed.address})"
+            )
+        return parsed.url
+    labels = parsed.host.split(".")
+    if len(labels) < 2:
+        raise UnsafeUrl("must name a public host (such as example.org)")
+    if all(label.isdigit() or label.startswith("0x") for label in labels):
+        raise UnsafeUrl("must not point at an address written as numbers")
+    if parsed.host == "localhost" or parsed.host.endswith(_LOCAL_SUFFIXES):
+        raise UnsafeUrl("must name a public host, not a local one")
+    if labels[-1].isdigit():
+        raise UnsafeUrl("must name a public host (such as example.org)")
+    return parsed.url
 
 
 def _check_characters(raw: str) -> None:
@@ -68,33 +107,25 @@ def _check_characters(raw: str) -> None:
             raise UnsafeUrl(f"must not contain {char!r}: percent-encode it")
 
 
-def _public_host(hostname: str) -> str:
-    """The host in ASCII lower case; refused when it is an address or name that is not public."""
+def _address(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(hostname)
+        return ipaddress.ip_address(hostname)
     except ValueError:
-        address = None
-    if address is not None:
-        if not address.is_global or address.is_multicast:
-            raise UnsafeUrl(f"must not point at a private, loopback or link-local address ({address})")
-        return address.compressed
+        return None
+
+
+def _ascii_host(hostname: str) -> str:
+    """A host name in ASCII lower case (IDNA), each label in one script."""
     host = hostname.rstrip(".").lower()
     labels = host.split(".")
-    if len(labels) < 2 or not all(labels):
-        raise UnsafeUrl("must name a public host (such as example.org)")
-    if all(label.isascii() and (label.isdigit() or label.startswith("0x")) for label in labels):
-        raise UnsafeUrl("must not point at an address written as numbers")
-    if host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
-        raise UnsafeUrl("must name a public host, not a local one")
+    if not all(labels):
+        raise UnsafeUrl("has a host name that is not valid")
     for label in labels:
         _check_single_script(label)
     try:
-        ascii_host = host.encode("idna").decode("ascii")
+        return host.encode("idna").decode("ascii")
     except UnicodeError:
         raise UnsafeUrl("has a host name that is not valid") from None
-    if labels[-1].isdigit():
-        raise UnsafeUrl("must name a public host (such as example.org)")
-    return ascii_host
 
 
 def _check_single_script(label: str) -> None:

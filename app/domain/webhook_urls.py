@@ -1,15 +1,15 @@
-"""Which webhook URLs and addresses may be called: http(s), and only globally routable
-addresses unless the operator allows a private network. Pure: resolving is the caller's."""
+"""Which webhook URLs and addresses may be called: a URL that passes the common rules
+(app.domain.urls.http_url), whose host resolves only to globally routable addresses unless
+the operator allows a private network. Pure: resolving is the caller's."""
 
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+
+from app.domain.urls import UnsafeUrl, http_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-MAX_URL_LENGTH = 2000
 
 
 class RefusedUrl(ValueError):
@@ -18,8 +18,9 @@ class RefusedUrl(ValueError):
 
 @dataclass(frozen=True)
 class Target:
+    url: str  # normalised: what is stored and called
     scheme: str
-    host: str  # as written, lower-cased, without IPv6 brackets
+    host: str  # ASCII, lower-cased, without IPv6 brackets
     port: int
 
 
@@ -29,25 +30,12 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 
 
 def target(url: str) -> Target:
-    """The scheme, host and port of a webhook URL, or RefusedUrl."""
-    if len(url) > MAX_URL_LENGTH:
-        raise RefusedUrl(f"the URL is longer than {MAX_URL_LENGTH} characters")
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        raise RefusedUrl("the URL contains whitespace or control characters")
+    """The normalised URL, scheme, host and port of a webhook URL, or RefusedUrl."""
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise RefusedUrl(f"the URL cannot be parsed ({error})") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise RefusedUrl("only http and https URLs can receive webhooks")
-    if parts.username is not None or parts.password is not None:
-        raise RefusedUrl("the URL must not carry a user name or password")
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise RefusedUrl("the URL has no host")
-    return Target(scheme, host, port or (443 if scheme == "https" else 80))
+        parsed = http_url(url)
+    except UnsafeUrl as unsafe:
+        raise RefusedUrl(f"the URL {unsafe.reason}") from None
+    return Target(parsed.url, parsed.scheme, parsed.host, parsed.port)
 
 
 def address_allowed(address: Address, allowed: Iterable[Network]) -> bool:

@@ -15,7 +15,7 @@ from app.config import Settings
 from app.domain.access import SYSTEM, Actor
 from app.domain.webhook_delivery import Outcome, outcome
 from app.domain.webhook_events import events_for_change, wanted
-from app.domain.webhook_urls import RefusedUrl
+from app.domain.webhook_urls import Address, RefusedUrl, Target
 from app.errors import InvalidInput, NotFound, RuleViolation
 from app.models import (
     AuditEvent,
@@ -39,7 +39,8 @@ from app.schemas.webhooks import (
 from app.services import audit, versions, webhook_secrets
 from app.services.paging import fetch_page
 
-CheckUrl = Callable[[str], object]  # raises RefusedUrl
+# The URL's checked target and addresses (app.services.webhook_network.checked_target), or RefusedUrl.
+CheckUrl = Callable[[str], tuple[Target, list[Address]]]
 
 
 def message_id(message_id_: int) -> str:
@@ -49,9 +50,10 @@ def message_id(message_id_: int) -> str:
 # -- endpoints -----------------------------------------------------------------
 
 
-def _check_url(check_url: CheckUrl, url: str) -> None:
+def _check_url(check_url: CheckUrl, url: str) -> str:
+    """The URL normalised, as it is stored and called; a 422 problem when it is refused."""
     try:
-        check_url(url)
+        return check_url(url)[0].url
     except RefusedUrl as refused:
         raise RuleViolation(
             f"This URL cannot receive webhooks: {refused}.", code="webhook_url_refused"
@@ -81,11 +83,11 @@ def create_endpoint(
     now: datetime,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its secret, which is not kept in the clear anywhere."""
-    _check_url(check_url, data.url)
+    url = _check_url(check_url, data.url)
     _check_filters(session, data.report_id, data.organisation_id)
     secret = webhook_secrets.new_secret()
     endpoint = WebhookEndpoint(
-        **data.model_dump(),
+        **{**data.model_dump(), "url": url},
         secret_encrypted=webhook_secrets.encrypt(secret, secret_key=settings.key_secret),
         created_at=now,
         updated_at=now,
@@ -148,7 +150,7 @@ def update_endpoint(
 ) -> WebhookEndpoint:
     changes = data.changes()
     if "url" in changes:
-        _check_url(check_url, changes["url"])
+        changes["url"] = _check_url(check_url, changes["url"])
     _check_filters(session, changes.get("report_id"), changes.get("organisation_id"))
     before = _snapshot(endpoint)
     versions.claim(session, endpoint, expected_version)

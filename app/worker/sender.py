@@ -32,7 +32,7 @@ def send(job: DeliveryJob, *, timeout: float, allowed: tuple[Network, ...], cloc
     except RefusedUrl as refused:
         return AttemptResult(started, _elapsed_ms(clock, started), error=f"refused: {refused}")
     address = addresses[0]
-    parts = urlsplit(job.url)
+    parts = urlsplit(where.url)
     literal = f"[{address}]" if address.version == 6 else str(address)
     connect_to = urlunsplit(parts._replace(netloc=f"{literal}:{where.port}"))
     timestamp = clock.now()

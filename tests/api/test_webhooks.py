@@ -80,6 +80,8 @@ def test_changes_need_if_match_and_are_audited(hooks):
         ({"url": "http://10.0.0.1/hook"}, "webhook_url_refused"),
         ({"url": "http://169.254.169.254/"}, "webhook_url_refused"),
         ({"url": "gopher://127.0.0.1/"}, "webhook_url_refused"),
+        ({"url": "http://\u0430pple.com/hook"}, "webhook_url_refused"),
+        ({"url": "http://127.0.0.1:9/\u202ehook"}, "webhook_url_refused"),
         ({"url": HOOK, "event_types": ["report.deleted"]}, "validation_error"),
         ({"url": HOOK, "report_id": 999}, "unknown_report"),
     ],
@@ -243,3 +245,8 @@ def test_a_new_endpoint_starts_after_the_event_of_its_creation_not_at_a_time(hoo
         for d in delivered
     ]
     assert [b["data"]["progress_update_id"] for b in bodies] == [after["id"]], (before["id"], bodies)
+
+
+def test_an_endpoint_keeps_its_url_normalised(hooks):
+    created = _create(hooks, url="HTTP://127.0.0.1:9/caf\u00e9")
+    assert created["url"] == "http://127.0.0.1:9/caf%C3%A9"

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.domain.urls import UnsafeUrl, http_url
 from app.domain.webhook_delivery import DEFAULT_RETRY_SCHEDULE, JITTER, outcome, parse_schedule, retry_after
 from app.domain.webhook_events import EVENT_TYPES, events_for_change
 from app.domain.webhook_urls import RefusedUrl, address_allowed, check_addresses, parse_networks, target
@@ -182,11 +183,49 @@ def test_addresses(address, allowed, ok):
         "http://example.org:99999/",
         "javascript:alert(1)",
         "http://example.org/" + "a" * 2000,
+        "https://\u0430pple.com/hook",  # Cyrillic a, then Latin: a look-alike
+        "https://example.org/\u202egnp.exe",  # a bidi override
+        "https://exa\u200bmple.org/",  # an invisible character
+        "https://example.org/<script>",
+        "https://user@example.org/",
+        "http://a..b/",
     ],
 )
 def test_refused_urls(url):
     with pytest.raises(RefusedUrl):
         target(url)
+
+
+URLS = [
+    "HTTPS://Example.ORG:443/Hook",
+    "http://127.0.0.1:8080/caf\u00e9?q=\u00e9",
+    "https://b\u00fccher.example/hook",
+    "http://[::1]:9/x",
+    "http://localhost/x",
+    "https://\u0430pple.com/",
+    "https://example.org/\u202e",
+    "ftp://example.org/",
+    "https://u:p@example.org/",
+    "https://example.org/a b",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_webhook_urls_follow_the_common_url_rules(url):
+    """One implementation: a webhook URL is refused exactly when the common rules refuse it,
+    and is kept as they normalise it; only which addresses it may reach is its own."""
+    try:
+        common = http_url(url)
+    except UnsafeUrl:
+        with pytest.raises(RefusedUrl):
+            target(url)
+        return
+    assert (target(url).url, target(url).host, target(url).port) == (common.url, common.host, common.port)
+
+
+def test_a_webhook_url_is_normalised():
+    assert target("HTTPS://B\u00fccher.Example:443/caf\u00e9").url == "https://xn--bcher-kva.example/caf%C3%A9"
+    assert target("http://127.0.0.1:8080").url == "http://127.0.0.1:8080/"
 
 
 def test_target_and_every_address_checked():
