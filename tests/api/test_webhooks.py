@@ -1,7 +1,9 @@
 """Webhook endpoints through the API, and the fan-out and claims the worker relies on."""
 
 import json
+import threading
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import SecretStr
@@ -10,7 +12,7 @@ from standardwebhooks.webhooks import Webhook
 
 from app.api.deps import get_settings
 from app.clock import FixedClock
-from app.models import WebhookMessage
+from app.models import WebhookDelivery, WebhookMessage
 from app.services import webhook_secrets, webhooks
 from tests.conftest import check_problem
 
@@ -250,3 +252,73 @@ def test_a_new_endpoint_starts_after_the_event_of_its_creation_not_at_a_time(hoo
 def test_an_endpoint_keeps_its_url_normalised(hooks):
     created = _create(hooks, url="HTTP://127.0.0.1:9/caf\u00e9")
     assert created["url"] == "http://127.0.0.1:9/caf%C3%A9"
+
+
+@pytest.fixture
+def scripted_receiver():
+    """A real HTTP server on 127.0.0.1 answering each POST with the next scripted
+    (status, headers), and recording the paths it was asked for."""
+    script: list[tuple[int, dict[str, str]]] = []
+    paths: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            paths.append(self.path)
+            status, headers = script.pop(0) if script else (204, {})
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", script, paths
+    server.shutdown()
+    server.server_close()
+
+
+def test_retry_after_is_honoured_redirects_are_not_followed_and_five_days_of_failures_disable(
+    hooks, session, clock, scripted_receiver
+):
+    from app.worker.sender import send
+
+    url, script, paths = scripted_receiver
+    settings = hooks.local_settings
+    webhooks.fan_out(session, now=clock.now())
+    endpoint = _create(hooks, url=f"{url}/hook", event_types=["progress_update.created"])
+    recommendation = _recommendation(hooks, 3)
+    _progress(hooks, recommendation["id"], recommendation["owners"][0]["code"])
+    webhooks.fan_out(session, now=clock.now())
+    script += [(503, {"Retry-After": "120"}), (302, {"Location": f"{url}/elsewhere"}), (500, {})]
+
+    def attempt(now):
+        [job] = webhooks.claim_due(session, worker_id="w1", now=now, settings=settings)
+        result = send(job, timeout=10, allowed=settings.allowed_networks, clock=FixedClock(at=now))
+        webhooks.record_attempt(session, job=job, worker_id="w1", result=result, settings=settings, now=now)
+        session.expire_all()  # read what was committed
+        return result, session.get(WebhookDelivery, job.delivery_id)
+
+    first, delivery = attempt(clock.now())
+    assert first.status_code == 503 and first.retry_after == "120"
+    # The schedule says about 5 s; the receiver asked for 2 minutes.
+    assert delivery.state == "pending" and delivery.next_attempt_at == clock.now() + timedelta(seconds=120)
+    too_soon = clock.now() + timedelta(seconds=119)
+    assert webhooks.claim_due(session, worker_id="w1", now=too_soon, settings=settings) == []
+
+    second, delivery = attempt(clock.now() + timedelta(seconds=120))
+    assert second.status_code == 302 and delivery.state == "pending"  # a redirect is a failure
+    assert paths == ["/hook", "/hook"]  # and was not followed
+
+    five_days_on = clock.now() + timedelta(days=5)
+    third, delivery = attempt(five_days_on)
+    assert third.status_code == 500 and delivery.state == "failed"
+    read = hooks.get(f"/api/v1/webhooks/{endpoint['id']}").json()
+    assert read["disabled_at"] and read["disabled_reason"] == "five days of failed deliveries"
+    events = hooks.get("/api/v1/audit-events", params={"entity": "webhook_endpoint"}).json()["items"]
+    assert events[0]["action"] == "disable"
