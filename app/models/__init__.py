@@ -12,6 +12,7 @@ from app.models.recommendation import (
 )
 from app.models.reminder import Reminder, ReminderEmail
 from app.models.report import Report, ReportActionPlanOrganisation
+from app.models.scope_version import ScopeVersion
 from app.models.webhook import (
     WebhookAttempt,
     WebhookDelivery,
@@ -37,6 +38,7 @@ __all__ = [
     "Reminder",
     "ReminderEmail",
     "ReportActionPlanOrganisation",
+    "ScopeVersion",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

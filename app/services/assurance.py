@@ -9,7 +9,7 @@ from app.domain.status import DecisionRefused, status_after_decision
 from app.errors import Conflict
 from app.models import AssuranceDecision, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
-from app.services import audit, recommendation_rows
+from app.services import audit, change_scopes, recommendation_rows
 from app.services.paging import fetch_page
 
 
@@ -55,6 +55,7 @@ def decide(
         now=now,
         before={"status": current},
         after={"status": new_status, "reason": data.reason, "decision_id": decision.id},
+        scopes=change_scopes.of_recommendation(session, recommendation.id),
     )
     session.commit()
     return decision

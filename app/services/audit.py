@@ -1,5 +1,6 @@
 """The audit trail: one event per write, in the write's own transaction."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -9,7 +10,9 @@ from sqlalchemy import Connection, event, insert, text
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
+from app.domain.scopes import unplaced_change
 from app.models import AuditEvent
+from app.services import change_scopes
 from app.services.paging import fetch_page
 
 
@@ -38,14 +41,18 @@ def record(
     now: datetime,
     before: dict | None = None,
     after: dict | None = None,
+    scopes: Iterable[str] | None = None,
 ) -> int:
     """Append an audit event, and answer its id; it commits (or rolls back) with the write it
     describes.
 
     A Core INSERT on the session's connection, not an ORM object: every write makes one.
+    ``scopes`` are the scopes the write touches (``app.services.change_scopes``); they move on
+    to the event's id. Left out, they follow ``app.domain.scopes.unplaced_change``.
     """
+    touched = unplaced_change(entity) if scopes is None else frozenset(scopes)
     _serialise_commits(session)
-    return session.connection().execute(
+    event_id = session.connection().execute(
         _INSERT_EVENT,
         {
             "occurred_at": now,
@@ -60,6 +67,9 @@ def record(
             "request_id": actor.request_id,
         },
     ).inserted_primary_key[0]
+    if touched:
+        change_scopes.touch(session.connection(), touched, event_id)
+    return event_id
 
 
 _INSERT_EVENT = insert(AuditEvent.__table__)

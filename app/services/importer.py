@@ -62,7 +62,7 @@ from app.schemas.imports import (
 )
 from app.schemas.organisations import OrganisationCreate
 from app.schemas.recommendations import RecommendationCreate
-from app.services import audit, organisations, recommendations, reports, versions
+from app.services import audit, change_scopes, organisations, recommendations, reports, versions
 from app.services.import_plan import (
     ImportOptions,
     ImportPlan,
@@ -212,6 +212,7 @@ def _update(
 ) -> None:
     recommendation = old.recommendation
     before = {**audit.snapshot(recommendation), "owners": old.owners, "citations": _dumped(old.citations)}
+    touched = change_scopes.of_recommendation(session, recommendation.id)  # its owners until now
     recommendation.text, recommendation.section = data.text, stored_section(data)
     if "citations_changed" in kinds:
         _replace_citations(session, recommendation.id, data)
@@ -233,6 +234,7 @@ def _update(
             "owners": data.owners,
             "citations": [c.model_dump() for c in data.citations],
         },
+        scopes=touched | change_scopes.of_recommendation(session, recommendation.id),
     )
 
 
@@ -287,6 +289,7 @@ def _remove(
 ) -> None:
     recommendation = old.recommendation
     before = {**audit.snapshot(recommendation), "owners": old.owners, "citations": _dumped(old.citations)}
+    touched = change_scopes.of_recommendation(session, recommendation.id)
     for model in (RecommendationCitation, RecommendationOwner):
         session.exec(delete(model).where(model.recommendation_id == recommendation.id))
     session.delete(recommendation)
@@ -301,6 +304,7 @@ def _remove(
         entity_id=recommendation.id,
         now=now,
         before=before,
+        scopes=touched,
     )
 
 

@@ -9,7 +9,7 @@ from app.domain.bounds import MAX_ID, as_id, is_number
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
-from app.services import audit, versions
+from app.services import audit, change_scopes, versions
 from app.services.paging import fetch_page
 
 
@@ -86,6 +86,7 @@ def add_organisation(
         entity_id=organisation.id,
         now=now,
         after=audit.snapshot(organisation),
+        scopes=change_scopes.of_organisation(organisation.id),
     )
     return organisation
 
@@ -125,6 +126,7 @@ def update_organisation(
         now=now,
         before=before,
         after=audit.snapshot(organisation),
+        scopes=change_scopes.of_organisation(organisation.id),
     )
     session.commit()
     return organisation

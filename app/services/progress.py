@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
+from app.domain import scopes
 from app.domain.access import Actor, NotAllowed, acting_organisation
 from app.domain.report_dates import reported_on_problem, review_began
 from app.domain.status import TERMINAL_STATUSES, evidence_required, roll_up
@@ -23,7 +24,7 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
-from app.services import audit, recommendation_rows
+from app.services import audit, change_scopes, recommendation_rows
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
 
@@ -189,6 +190,11 @@ def record_progress(
             **audit.snapshot(created, exclude={"organisation_code"}),
             "recommendation_status": {"before": recommendation.status, "after": status},
         },
+        scopes=scopes.recommendation_change(
+            recommendation_id=recommendation.id,
+            report_id=recommendation.report_id,
+            owner_ids=[o.id for o in owners],
+        ),
     )
     session.commit()
     return created
@@ -244,6 +250,7 @@ def add_evidence(
         entity_id=link.id,
         now=now,
         after=audit.snapshot(link),
+        scopes=change_scopes.of_recommendation(session, recommendation.id),
     )
     session.commit()
     return EvidenceLinkPublic(**link.model_dump(), organisation_code=organisation.code)

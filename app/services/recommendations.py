@@ -24,7 +24,7 @@ from app.schemas.recommendations import (
     RecommendationPublic,
 )
 from app.services import as_of as as_of_sql
-from app.services import audit, versions
+from app.services import audit, change_scopes, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes, resolve_organisation
@@ -99,6 +99,7 @@ def add_recommendation(
         entity_id=recommendation.id,
         now=now,
         after={**audit.snapshot(recommendation), "owners": data.owners},
+        scopes=change_scopes.of_recommendation(session, recommendation.id),
     )
     return recommendation
 

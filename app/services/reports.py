@@ -16,7 +16,7 @@ from app.schemas.reports import (
     SkippedDay,
     check_report_dates,
 )
-from app.services import audit, recommendation_rows, versions
+from app.services import audit, change_scopes, recommendation_rows, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
@@ -80,6 +80,7 @@ def add_report(session: Session, *, actor: Actor, data: ReportCreate, now: datet
         entity_id=report.id,
         now=now,
         after={**audit.snapshot(report), "action_plan_organisations": data.action_plan_organisations},
+        scopes=change_scopes.of_report(session, report.id),
     )
     return report
 
@@ -108,6 +109,7 @@ def update_report(
         )
     before = audit.snapshot(report)
     versions.claim(session, report, expected_version)
+    touched = change_scopes.of_report(session, report.id)  # its action plan's organisations until now
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], except_id=report.id)
     codes = changes.pop("action_plan_organisations", None)
@@ -135,6 +137,7 @@ def update_report(
             **audit.snapshot(report),
             **({"action_plan_organisations": codes} if codes is not None else {}),
         },
+        scopes=touched | change_scopes.of_report(session, report.id),
     )
     session.commit()
     return report
@@ -170,6 +173,7 @@ def recompute_deadlines(session: Session, *, actor: Actor, now: datetime) -> lis
             now=now,
             before=before,
             after=audit.snapshot(report),
+            scopes=change_scopes.of_report(session, report.id),
         )
         moved.append(report)
     session.commit()

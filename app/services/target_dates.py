@@ -9,7 +9,7 @@ from app.domain.report_dates import review_began, target_date_problem
 from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
-from app.services import audit, recommendation_rows, versions
+from app.services import audit, change_scopes, recommendation_rows, versions
 from app.services.paging import fetch_page
 from app.services.progress import acting_owner
 
@@ -72,6 +72,7 @@ def change_target_date(
         now=now,
         before=before,
         after={**audit.snapshot(recommendation), "revision_id": revision.id},
+        scopes=change_scopes.of_recommendation(session, recommendation.id),
     )
     session.commit()
     return recommendation

@@ -1,0 +1,90 @@
+"""Scopes: which cached answers a write can change, and so must stop being served.
+
+A scope names a part of what the API shows. Every write records the scopes it touches, and
+every cached answer (and the weak ETag of a list or summary) is tagged with the scopes it
+reads: an answer is current while none of them has moved since it was computed. A write on
+one recommendation therefore leaves the answers about other reports, organisations and
+recommendations alone.
+
+A scope's version is the id of the newest audit event of a write that touched it. Audit ids
+grow in commit order, so a touched scope's new version is larger than every version already
+stored, and the largest version among an answer's scopes changes whenever any of them moves:
+that one number is the answer's tag.
+
+The rules, all here:
+
+- ``PORTFOLIO``: every write. Its version is simply the newest audit event id (the change
+  counter); an answer that may read anything depends on it.
+- ``EVERYTHING``: a write this module cannot place (an entity it does not know). Every answer
+  depends on it, whatever else it declares.
+- A recommendation (its rows, owners' statuses, progress, evidence, decisions, target dates):
+  the recommendation, its report, and each organisation owning it (before and after the write).
+- A report (its fields, deadline, action-plan organisations): the report, each of its
+  recommendations (their due dates and working-day figures follow it), each organisation
+  owning one of them, each organisation its action plan is required from (before and after).
+- An organisation (created or changed): the organisation, and ``ORGANISATIONS``, which every
+  answer embedding organisation codes or names depends on.
+- API keys and webhook endpoints and deliveries: no shared answer shows them; only PORTFOLIO.
+"""
+
+from collections.abc import Iterable
+
+PORTFOLIO = "portfolio"
+EVERYTHING = "everything"
+ORGANISATIONS = "organisations"
+
+# What no cached answer embeds: their writes move PORTFOLIO only.
+CONTENT_FREE_ENTITIES = frozenset({"api_key", "webhook_endpoint", "webhook_delivery"})
+
+Scopes = frozenset[str]
+
+
+def report(report_id: int) -> str:
+    return f"report:{report_id}"
+
+
+def organisation(organisation_id: int) -> str:
+    return f"organisation:{organisation_id}"
+
+
+def recommendation(recommendation_id: int) -> str:
+    return f"recommendation:{recommendation_id}"
+
+
+def recommendation_change(*, recommendation_id: int, report_id: int, owner_ids: Iterable[int]) -> Scopes:
+    return frozenset(
+        {recommendation(recommendation_id), report(report_id), *(organisation(o) for o in owner_ids)}
+    )
+
+
+def report_change(
+    *, report_id: int, recommendation_ids: Iterable[int], organisation_ids: Iterable[int]
+) -> Scopes:
+    """``organisation_ids``: those owning any of its recommendations or due its action plan."""
+    return frozenset(
+        {
+            report(report_id),
+            *(recommendation(r) for r in recommendation_ids),
+            *(organisation(o) for o in organisation_ids),
+        }
+    )
+
+
+def organisation_change(organisation_id: int) -> Scopes:
+    return frozenset({organisation(organisation_id), ORGANISATIONS})
+
+
+def unplaced_change(entity: str) -> Scopes:
+    """The scopes of a write whose caller named none: nothing beyond PORTFOLIO for what no
+    cached answer embeds, else everything (never a stale answer for a write not placed here)."""
+    return frozenset() if entity in CONTENT_FREE_ENTITIES else frozenset({EVERYTHING})
+
+
+def answer_version(scopes: Iterable[str], versions: dict[str, int], counter: int) -> int:
+    """The tag of an answer reading ``scopes``: the largest of their versions (a scope never
+    touched has EVERYTHING's), or ``counter`` (the newest audit id) when it reads PORTFOLIO."""
+    scopes = set(scopes)
+    if PORTFOLIO in scopes:
+        return counter
+    floor = versions.get(EVERYTHING, 0)
+    return max([floor, *(versions.get(scope, floor) for scope in scopes)])
