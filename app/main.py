@@ -8,7 +8,7 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.api.conditional import NotModified, not_modified_handler
-from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware
+from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware, kept_answers_of
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
 from app.api.middleware.idempotency import IdempotencyMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
@@ -137,7 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(
         SharedAnswerMiddleware,
-        templates=[path for path, route in routes if getattr(route.endpoint, "shared_answer", False)],
+        templates=[
+            (path, kept) for path, route in routes if (kept := kept_answers_of(route.endpoint)) is not None
+        ],
     )
     app.add_middleware(RequestContextMiddleware)
     _document_problems_as_problem_json(app)

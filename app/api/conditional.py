@@ -2,9 +2,10 @@
 
 A single resource's ETag is its version and the date the figures are for
 ("7.20180702"): a change bumps the version, and the overdue figures of a
-new day make a new tag. Lists and summaries get a weak ETag from the change
-counter (the newest audit event: every write makes one), the query and the
-date, so a poll that finds nothing new costs one index lookup and no body.
+new day make a new tag. Lists and summaries get a weak ETag from the newest
+version of the scopes they read (``app.domain.scopes``; the change counter, the
+newest audit event, for those that may read anything), the query and the date,
+so a poll that finds nothing new costs one index lookup and no body.
 If-Match compares the version part, so a tag fetched on another day still
 proves the client saw the current version.
 """
@@ -18,9 +19,16 @@ from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
+from app.api.answer_scopes import portfolio
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
 from app.api.etags import holds_tag, listed_tags, resource_etag
-from app.api.middleware.answer_cache import CACHE_CONTROL, AnswerKey, answer_key, answer_origin
+from app.api.middleware.answer_cache import (
+    CACHE_CONTROL,
+    AnswerKey,
+    answer_key,
+    answer_origin,
+    scopes_read_by,
+)
 from app.domain.bounds import as_id
 from app.errors import PreconditionFailed, PreconditionRequired
 
@@ -60,11 +68,14 @@ async def collection_etag(
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ) -> None:
-    # SharedAnswerMiddleware has usually read the counter for this request already.
+    # SharedAnswerMiddleware has usually read the versions for this request already.
     key: AnswerKey | None = getattr(request.state, "answer_key", None)
     if key is None or key.day != as_of.day:
-        counter = await request.app.state.change_counter.read()
-        key = answer_key(counter, request.url.path, request.query_params.multi_items(), as_of.day)
+        answer_scopes = scopes_read_by(request.scope["route"].endpoint) or portfolio
+        version = await request.app.state.change_counter.read(
+            answer_scopes(request.path_params, request.query_params)
+        )
+        key = answer_key(version, request.url.path, request.query_params.multi_items(), as_of.day)
         request.state.answer_key = key
     _answer(if_none_match, response, key.etag)
 

@@ -1,7 +1,9 @@
-"""The change counter, read without leaving the event loop.
+"""The change counter and the scope versions, read without leaving the event loop.
 
 Every write makes an audit event, so the newest event's id says whether anything
-changed: lists and summaries are tagged and cached by it, and every poll reads it.
+changed; each write also moves the scopes it touches on to its event's id
+(``app.domain.scopes``). Lists and summaries are tagged and cached by the largest
+version among the scopes they read, and every poll reads it.
 Handing a read to a worker thread and back costs more than the read itself (a
 millisecond on a small virtual machine, against tens of microseconds for the
 query), so the counter is read on the loop: on SQLite as one indexed statement
@@ -10,7 +12,7 @@ connections, from a small pool of their own.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from psycopg import AsyncConnection
@@ -21,12 +23,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from app.domain.scopes import PORTFOLIO
 from app.errors import DatabaseUnavailable
-from app.services import audit
+from app.services import change_scopes
+
+Versions = dict[str, int]
+EVERY_WRITE = (PORTFOLIO,)
 
 
 class ChangeCounter(Protocol):
-    async def read(self) -> int: ...
+    async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
+        """The tag of an answer reading ``scopes``: it moves whenever a write touching any of
+        them commits. Left out: the change counter (the newest audit event id)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -43,10 +52,10 @@ class SQLiteChangeCounter:
             url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": timeout}
         )
 
-    async def read(self) -> int:
+    async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
         try:
             with self._engine.connect() as connection:
-                return audit.read_change_counter(connection)
+                return change_scopes.answer_version(connection, frozenset(scopes))
         except DBAPIError as exc:
             raise DatabaseUnavailable() from exc
 
@@ -59,37 +68,40 @@ class CoalescedReads:
 
     A read waits for the first query that starts after it was asked for, never for one
     already under way (which may have missed a write committed just before): the reads asked
-    for while a query runs gather, and one query starts for them all when it ends. Under a
-    dashboard's concurrent polls one round trip answers many, and each still sees every write
-    committed before it asked.
+    for while a query runs gather, and one query starts for them all when it ends, for all the
+    scopes they asked about. Under a dashboard's concurrent polls one round trip answers many,
+    and each still sees every write committed before it asked.
     """
 
-    def __init__(self, query: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, query: Callable[[tuple[str, ...]], Awaitable[Versions]]) -> None:
         self._query = query
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._gathering: asyncio.Future[int] | None = None  # the next query's answer
+        self._gathering: asyncio.Future[Versions] | None = None  # the next query's answer
+        self._wanted: set[str] = set()  # the scopes the next query reads
         self._running: asyncio.Task | None = None
 
-    async def read(self) -> int:
+    async def read(self, names: Iterable[str]) -> Versions:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests make several): start afresh
             self._loop, self._gathering, self._running = loop, None, None
         answer = self._gathering
         if answer is None:
             answer = self._gathering = loop.create_future()
+            self._wanted = set()
             # Failures reach every reader still waiting; none is left unread if all went away.
             answer.add_done_callback(lambda done: done.cancelled() or done.exception())
-            if self._running is None:
-                self._start()
+        self._wanted.update(names)
+        if self._running is None:
+            self._start()
         return await asyncio.shield(answer)
 
     def _start(self) -> None:
         answer, self._gathering = self._gathering, None
-        self._running = asyncio.get_running_loop().create_task(self._run(answer))
+        self._running = asyncio.get_running_loop().create_task(self._run(answer, tuple(sorted(self._wanted))))
 
-    async def _run(self, answer: asyncio.Future[int]) -> None:
+    async def _run(self, answer: asyncio.Future[Versions], names: tuple[str, ...]) -> None:
         try:
-            answer.set_result(await self._query())
+            answer.set_result(await self._query(names))
         except asyncio.CancelledError:
             answer.cancel()
             raise
@@ -120,16 +132,18 @@ class PostgresChangeCounter:
         self._opened = False
         self._reads = CoalescedReads(self._query)
 
-    async def read(self) -> int:
-        return await self._reads.read()
+    async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
+        scopes = frozenset(scopes)
+        versions = await self._reads.read(change_scopes.asked(scopes))
+        return change_scopes.tag(scopes, versions.items())
 
-    async def _query(self) -> int:
+    async def _query(self, names: tuple[str, ...]) -> Versions:
         try:
             if not self._opened:
                 self._opened = True
                 await self._pool.open(wait=False)
             async with self._pool.connection() as connection:
-                return await _read(connection)
+                return await _read(connection, names)
         except (PsycopgError, PoolTimeout) as exc:
             raise DatabaseUnavailable() from exc
 
@@ -138,10 +152,12 @@ class PostgresChangeCounter:
             await self._pool.close()
 
 
-async def _read(connection: AsyncConnection) -> int:
-    cursor = await connection.execute(audit.CHANGE_COUNTER_SQL)
-    row = await cursor.fetchone()
-    return (row[0] if row else None) or 0
+_POSTGRES_VERSIONS = change_scopes.versions_sql(0, dialect="postgresql")
+
+
+async def _read(connection: AsyncConnection, names: tuple[str, ...]) -> Versions:
+    cursor = await connection.execute(_POSTGRES_VERSIONS, (list(names),))
+    return {scope: version or 0 for scope, version in await cursor.fetchall()}
 
 
 def create_change_counter(engine: Engine, *, pool_size: int = 4, timeout: float = 5.0) -> ChangeCounter:

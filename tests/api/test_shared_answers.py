@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from starlette.datastructures import QueryParams
 
+from app.api import answer_scopes
 from app.api.middleware.answer_cache import AnswerKey, StoredAnswer, answer_key
 from app.clock import FixedClock
-from app.services import audit
+from app.services import change_scopes
 from app.services import summaries as summaries_service
 from app.services.key_cache import KeyCache
 from app.services.keys import LAST_USED_RESOLUTION
@@ -21,9 +23,20 @@ ORIGIN = ("http", "testserver", "")
 PLANTED = b'{"planted": true}'
 
 
+# What each route planted on here reads (as app.api.answer_scopes declares it).
+READS = {
+    f"{API}/summary": answer_scopes.portfolio,
+    f"{API}/recommendations": answer_scopes.report_in_query,
+    f"{API}/reports": answer_scopes.portfolio,
+    f"{API}/organisations": answer_scopes.organisation_directory,
+}
+
+
 def _key(session, clock, path: str, query: list[tuple[str, str]] | None = None) -> AnswerKey:
-    counter = audit.read_change_counter(session.connection())
-    return answer_key(counter, path, query or [], clock.today())
+    """The key the middleware uses: the version of the scopes the route reads."""
+    wanted = READS[path]({}, QueryParams(query or []))
+    version = change_scopes.answer_version(session.connection(), wanted)
+    return answer_key(version, path, query or [], clock.today())
 
 
 def _plant(app, session, clock, path: str) -> AnswerKey:
@@ -58,7 +71,8 @@ def test_the_route_answers_first_then_memory(client, app, session, clock, kirkle
 def test_a_write_sends_the_next_reader_to_the_route(client, app, session, clock, kirklees):
     path = f"{API}/summary"
     client.get(path)
-    _plant(app, session, clock, path)
+    old = _plant(app, session, clock, path)
+    held = len(app.state.answer_store)
     rec = kirklees["recommendations"]["1.1"]
     written = client.post(
         f"{API}/recommendations/{rec['id']}/progress-updates",
@@ -67,7 +81,13 @@ def test_a_write_sends_the_next_reader_to_the_route(client, app, session, clock,
     assert written.status_code == 201
     after = client.get(path)
     assert after.status_code == 200 and after.content != PLANTED
-    assert len(app.state.answer_store) == 1  # the answers of the older state are gone
+    session.rollback()  # a fresh snapshot, with the write in it
+    new = _key(session, clock, path)
+    assert new.version > old.version
+    # The answer of the older state is gone: replaced, not kept beside the new one.
+    assert app.state.answer_store.get(old, ORIGIN) is None
+    assert app.state.answer_store.get(new, ORIGIN).body == after.content
+    assert len(app.state.answer_store) == held
 
 
 def test_memory_never_answers_a_caller_the_route_would_refuse(

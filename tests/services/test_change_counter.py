@@ -72,19 +72,26 @@ def test_an_unreachable_database_is_unavailable_not_an_error(database_url, tmp_p
 
 
 class CountingQuery:
-    """A query that answers how many queries had started when it started, after a pause."""
+    """A query that answers, for each scope it is asked about, how many queries had started when
+    it started, after a pause."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.started = 0
         self.fail = fail
+        self.asked: list[tuple[str, ...]] = []
 
-    async def __call__(self) -> int:
+    async def __call__(self, names: tuple[str, ...]) -> dict[str, int]:
         self.started += 1
+        self.asked.append(names)
         number = self.started
         await asyncio.sleep(0.01)
         if self.fail:
             raise DatabaseUnavailable()
-        return number
+        return dict.fromkeys(names, number)
+
+
+async def _read(reads: CoalescedReads, scope: str = "s") -> int:
+    return (await reads.read([scope]))[scope]
 
 
 def test_reads_asked_for_together_share_a_query():
@@ -92,12 +99,14 @@ def test_reads_asked_for_together_share_a_query():
     reads = CoalescedReads(query)
 
     async def scenario() -> list[int]:
-        return await asyncio.gather(*(reads.read() for _ in range(20)))
+        return await asyncio.gather(*(_read(reads, f"s{i % 3}") for i in range(20)))
 
     answers = asyncio.run(scenario())
-    # The first read starts a query at once; the other 19, asked for before it began, share the next.
+    # The first read starts a query at once; the other 19, asked for before it began, share the next,
+    # which reads every scope they asked about.
     assert query.started == 2
     assert answers == [1] + [2] * 19
+    assert query.asked == [("s0",), ("s0", "s1", "s2")]
 
 
 def test_a_read_never_takes_the_answer_of_a_query_already_under_way():
@@ -105,11 +114,11 @@ def test_a_read_never_takes_the_answer_of_a_query_already_under_way():
     reads = CoalescedReads(query)
 
     async def scenario() -> tuple[int, int, int]:
-        first = asyncio.ensure_future(reads.read())
+        first = asyncio.ensure_future(_read(reads))
         while query.started == 0:
             await asyncio.sleep(0)
-        later = await reads.read()  # asked for while query 1 runs: a write may have committed since
-        return await first, later, await reads.read()
+        later = await _read(reads)  # asked for while query 1 runs: a write may have committed since
+        return await first, later, await _read(reads)
 
     assert asyncio.run(scenario()) == (1, 2, 3)
 
@@ -119,15 +128,15 @@ def test_a_failed_query_fails_its_readers_and_the_next_read_queries_again():
     reads = CoalescedReads(query)
 
     async def scenario() -> None:
-        results = await asyncio.gather(*(reads.read() for _ in range(3)), return_exceptions=True)
+        results = await asyncio.gather(*(_read(reads) for _ in range(3)), return_exceptions=True)
         assert all(isinstance(result, DatabaseUnavailable) for result in results)
         query.fail = False
-        assert await reads.read() == query.started
+        assert await _read(reads) == query.started
 
     asyncio.run(scenario())
 
     async def on_another_loop() -> int:
-        return await reads.read()
+        return await _read(reads)
 
     # A second event loop (the tests' clients make several): the reads start afresh on it.
     assert asyncio.run(on_another_loop()) == query.started

@@ -1,16 +1,19 @@
 """Lists and summaries answered from memory, before routing.
 
-Dashboards poll the same lists and summaries, and until the next write the answer
-is the same for every reader. Routes marked ``@shared_answer`` tag their answers
-with the change counter (``app.api.conditional.collection_etag``); this middleware
-keeps each answer the route gave, keyed by that tag, and answers the next request
-with the same key itself: a 304 when the client already holds it, else the stored
-body and headers. A route's first answer for a key still goes through routing,
-validation and the route, so a key is only ever answered from memory once the route
-has found the request valid and answered it.
+Dashboards poll the same lists and summaries, and until the next write that touches
+what they read the answer is the same for every reader. Routes marked ``@shared_answer``
+declare the scopes their answers read (``app.api.answer_scopes``) and tag their answers
+with the newest version among them (``app.api.conditional.collection_etag``); this
+middleware keeps each answer the route gave, keyed by that tag, and answers the next
+request with the same key itself: a 304 when the client already holds it, else the
+stored body and headers. A write on one recommendation moves the versions of its own
+scopes only, so the answers about other reports, organisations and recommendations
+stay. A route's first answer for a key still goes through routing, validation and the
+route, so a key is only ever answered from memory once the route has found the request
+valid and answered it.
 
-Per request this costs one counter read on the event loop and a key-cache lookup,
-against a dependency graph and a worker thread for the route. Anything it cannot
+Per request this costs one read of the scope versions on the event loop and a key-cache
+lookup, against a dependency graph and a worker thread for the route. Anything it cannot
 settle from memory (an API key not in the key cache or due to have its use
 recorded, a role that may not read, an invalid ``as_of``) goes to the route, which
 answers as it would have anyway.
@@ -29,6 +32,7 @@ from starlette.requests import Request
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.answer_scopes import AnswerScopes, portfolio
 from app.api.deps import actor_of, admit, as_of_in_query, bearer_token, key_in_memory
 from app.api.etags import holds_tag
 from app.api.middleware.request_context import ROUTE_TEMPLATE
@@ -42,31 +46,69 @@ MAX_STORED_BYTES = 32 * 1024 * 1024
 F = TypeVar("F", bound=Callable)
 
 
-def shared_answer(endpoint: F) -> F:
+@dataclass(frozen=True)
+class KeptAnswers:
+    """How a route's answers are kept: ``scopes`` are what a write must touch to change them;
+    ``tags_itself`` when the route's ETag is its own (a resource's version), not the key's."""
+
+    scopes: AnswerScopes
+    tags_itself: bool = False
+
+
+def shared_answer(endpoint: F | None = None, *, scopes: AnswerScopes = portfolio):
     """Marks a GET route any reader may call whose answer depends only on the URL, the
-    date asked for and the state of the database (its ETag is ``collection_etag``)."""
-    endpoint.shared_answer = True  # type: ignore[attr-defined]
-    return endpoint
+    date asked for and the state of the database (its ETag is ``collection_etag``), and of
+    the database only on ``scopes`` (what a write must touch to change the answer)."""
+
+    def mark(endpoint: F) -> F:
+        endpoint.kept_answers = KeptAnswers(scopes)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark(endpoint) if endpoint is not None else mark
+
+
+def kept_answer(*, scopes: AnswerScopes):
+    """Marks a GET route any reader may call for one resource, whose answer depends only on the
+    URL, the date asked for and ``scopes``, and which tags its answer itself (a strong ETag from
+    the resource's version): the answer and its ETag are kept until a write touches ``scopes``."""
+
+    def mark(endpoint: F) -> F:
+        endpoint.kept_answers = KeptAnswers(scopes, tags_itself=True)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+def kept_answers_of(endpoint: Callable) -> KeptAnswers | None:
+    """How a ``@shared_answer`` or ``@kept_answer`` route's answers are kept, else None."""
+    return getattr(endpoint, "kept_answers", None)
+
+
+def scopes_read_by(endpoint: Callable) -> AnswerScopes | None:
+    """The scopes a ``@shared_answer`` or ``@kept_answer`` route declared, else None."""
+    kept = kept_answers_of(endpoint)
+    return kept.scopes if kept else None
 
 
 @dataclass(frozen=True)
 class AnswerKey:
-    """What the database looked like (the change counter) and what was asked."""
+    """What the database looked like (the version of the scopes the answer reads) and what
+    was asked."""
 
-    counter: int
+    version: int
     digest: str
     day: date
 
     @property
     def etag(self) -> str:
-        return f'W/"{self.counter}-{self.digest}"'
+        return f'W/"{self.version}-{self.digest}"'
 
 
-def answer_key(counter: int, path: str, query: Iterable[tuple[str, str]], day: date) -> AnswerKey:
+def answer_key(version: int, path: str, query: Iterable[tuple[str, str]], day: date) -> AnswerKey:
     """The same key for the same question, whatever the order of the query parameters."""
     canonical = "&".join(sorted(f"{k}={v}" for k, v in query))
     digest = hashlib.sha256(f"{path}?{canonical}|{day}".encode()).hexdigest()[:16]
-    return AnswerKey(counter, digest, day)
+    return AnswerKey(version, digest, day)
 
 
 @dataclass(frozen=True)
@@ -78,42 +120,45 @@ class StoredAnswer:
     body: bytes | None
 
     @property
+    def etag(self) -> str | None:
+        return Headers(raw=self.headers).get("etag")
+
+    @property
     def size(self) -> int:
         return len(self.body or b"") + sum(len(k) + len(v) for k, v in self.headers)
 
 
 class AnswerStore:
-    """Answers of the newest state of the database only: when the counter moves on, the
-    older answers can never be asked for again and are dropped; within one state, the
-    least recently used go first past ``max_bytes``. Used on the event loop only."""
+    """The answer to each question for the newest version of what it reads only: when that
+    version moves on, the older answer can never be asked for again and is replaced; past
+    ``max_bytes`` the least recently used answers go first. Used on the event loop only."""
 
     def __init__(self, max_bytes: int = MAX_STORED_BYTES, max_answer_bytes: int | None = None) -> None:
         self._max_bytes = max_bytes
         self._max_answer_bytes = max_answer_bytes or max_bytes // 8
         self._bytes = 0
-        self._counter = 0
-        self._entries: OrderedDict[tuple, StoredAnswer] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[int, StoredAnswer]] = OrderedDict()
 
     def get(self, key: AnswerKey, origin: tuple) -> StoredAnswer | None:
-        found = self._entries.get((key, origin))
-        if found is not None:
-            self._entries.move_to_end((key, origin))
-        return found
+        found = self._entries.get((key.digest, origin))
+        if found is None or found[0] != key.version:
+            return None
+        self._entries.move_to_end((key.digest, origin))
+        return found[1]
 
     def put(self, key: AnswerKey, origin: tuple, answer: StoredAnswer) -> None:
-        if key.counter < self._counter or answer.size > self._max_answer_bytes:
+        if answer.size > self._max_answer_bytes:
             return
-        if key.counter > self._counter:
-            self._counter = key.counter
-            self._entries.clear()
-            self._bytes = 0
-        replaced = self._entries.pop((key, origin), None)
-        if replaced is not None:
-            self._bytes -= replaced.size
-        self._entries[(key, origin)] = answer
+        held = self._entries.get((key.digest, origin))
+        if held is not None:
+            if held[0] > key.version:
+                return  # computed before a write, kept after it: refused
+            del self._entries[(key.digest, origin)]
+            self._bytes -= held[1].size
+        self._entries[(key.digest, origin)] = (key.version, answer)
         self._bytes += answer.size
         while self._bytes > self._max_bytes:
-            _, dropped = self._entries.popitem(last=False)
+            _, (_, dropped) = self._entries.popitem(last=False)
             self._bytes -= dropped.size
 
     def __len__(self) -> int:
@@ -127,24 +172,24 @@ class SharedAnswerMiddleware:
     answer; readers asking for the same key meanwhile wait for it rather than compute it too
     (16 concurrent portfolio summaries at scale L took seconds each, and the loop with them)."""
 
-    def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, templates: Iterable[tuple[str, KeptAnswers]]) -> None:
         self.app = app
-        self._routes = [(compile_path(template)[0], template) for template in templates]
+        self._routes = [(compile_path(template)[0], template, kept) for template, kept in templates]
         self._computing: dict[tuple, asyncio.Event] = {}
 
-    def _template(self, path: str) -> str | None:
-        for regex, template in self._routes:
-            if regex.match(path):
-                return template
+    def _route(self, path: str) -> tuple[str, KeptAnswers, dict[str, str]] | None:
+        for regex, template, kept in self._routes:
+            match = regex.match(path)
+            if match:
+                return template, kept, match.groupdict()
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        template = (
-            self._template(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
-        )
-        if template is None:
+        route = self._route(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if route is None:
             await self.app(scope, receive, send)
             return
+        template, kept, path_params = route
         request = Request(scope)
         state = request.app.state
         as_of = as_of_in_query(state.clock, state.settings, request.query_params.get("as_of"))
@@ -154,15 +199,15 @@ class SharedAnswerMiddleware:
         day = as_of.day
         may_read = _may_read(request, state)
         try:
-            counter = await state.change_counter.read()
+            version = await state.change_counter.read(kept.scopes(path_params, request.query_params))
         except DatabaseUnavailable as exc:
             if may_read:
                 await app_error_response(request, exc)(scope, receive, send)
             else:
                 await self.app(scope, receive, send)  # 401 before 503, as the route would
             return
-        key = answer_key(counter, request.url.path, request.query_params.multi_items(), day)
-        scope.setdefault("state", {})["answer_key"] = key  # the route uses this read of the counter
+        key = answer_key(version, request.url.path, request.query_params.multi_items(), day)
+        scope.setdefault("state", {})["answer_key"] = key  # the route uses this read of the versions
         origin = answer_origin(request)
         store: AnswerStore = state.answer_store
         stored = store.get(key, origin) if may_read else None
@@ -171,22 +216,22 @@ class SharedAnswerMiddleware:
             await computing.wait()
             stored = store.get(key, origin)  # None if that request got no answer worth keeping
         if stored is not None:
-            if holds_tag(request.headers.get("if-none-match"), key.etag):
+            etag = stored.etag or key.etag  # the key's, unless the route tags its answers itself
+            if holds_tag(request.headers.get("if-none-match"), etag):
                 scope[ROUTE_TEMPLATE] = template
-                await _send(
-                    send, 304, [(b"etag", key.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-                )
+                await _send(send, 304, [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())])
                 return
             if stored.body is not None:
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 200, stored.headers, stored.body)
                 return
+        keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself)
         if (key, origin) in self._computing:
-            await self.app(scope, receive, _keeping(send, store, key, origin))
+            await self.app(scope, receive, keeping)
             return
         done = self._computing[(key, origin)] = asyncio.Event()
         try:
-            await self.app(scope, receive, _keeping(send, store, key, origin))
+            await self.app(scope, receive, keeping)
         finally:
             del self._computing[(key, origin)]
             done.set()
@@ -198,8 +243,12 @@ def answer_origin(request: Request) -> tuple[str, str, str]:
     return (request.url.scheme, request.url.netloc, request.scope.get("root_path", ""))
 
 
-def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple) -> Send:
-    """``send``, keeping the route's answer if it is the one for ``key``."""
+def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple, *, any_etag: bool) -> Send:
+    """``send``, keeping the route's answer if it is the one for ``key``: tagged with the key's
+    ETag, or with any ETag when the route tags its answers itself (``any_etag``).
+
+    The route read the database after the versions in ``key`` were read, so what it answered is
+    at least as new as they say: never an older answer under a newer key."""
     status = 0
     headers: list[tuple[bytes, bytes]] = []
     chunks: list[bytes] = []
@@ -210,7 +259,8 @@ def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple) -> S
             status, headers = message["status"], list(message.get("headers", []))
         elif message["type"] == "http.response.body" and status in (200, 304):
             chunks.append(message.get("body", b""))
-            if not message.get("more_body", False) and Headers(raw=headers).get("etag") == key.etag:
+            etag = Headers(raw=headers).get("etag")
+            if not message.get("more_body", False) and etag is not None and (any_etag or etag == key.etag):
                 body = b"".join(chunks) if status == 200 else None
                 if body is not None or store.get(key, origin) is None:
                     store.put(key, origin, StoredAnswer(headers, body))

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from app.api import answer_scopes
 from app.api.conditional import CollectionETag
 from app.api.deps import RecommendationDep, SessionDep
 from app.api.middleware.answer_cache import shared_answer
@@ -24,7 +25,7 @@ def add_child_list(
 
     ``name`` is the operation id."""
 
-    @shared_answer
+    @shared_answer(scopes=answer_scopes.recommendation)
     def endpoint(
         _etag: CollectionETag,
         request: Request,
@@ -45,4 +46,3 @@ def add_child_list(
         response_model=Page[item],
         responses=conditional_read(401, 404, 422),
     )
-

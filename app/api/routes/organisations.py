@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from app.api import answer_scopes
 from app.api.conditional import CollectionETag, IfMatch, OrganisationETag, computed_answer
 from app.api.deps import IDEMPOTENT, AdminDep, AsOfDep, ClockDep, OrganisationDep, ReaderDep, SessionDep
 from app.api.etags import resource_etag
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
 @router.get("", response_model=Page[OrganisationPublic], responses=conditional_read(401, 422))
-@shared_answer
+@shared_answer(scopes=answer_scopes.organisation_directory)
 def list_organisations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -135,7 +136,7 @@ def update_organisation(
     summary="What one organisation owns, as of a date",
     responses=conditional_read(401, 404, 422),
 )
-@shared_answer
+@shared_answer(scopes=answer_scopes.organisation)
 async def organisation_summary(
     _etag: CollectionETag,
     organisation: OrganisationDep,

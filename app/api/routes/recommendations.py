@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app.api import answer_scopes
 from app.api.conditional import CollectionETag, RecommendationETag, computed_answer
 from app.api.deps import (
     IDEMPOTENT,
@@ -100,7 +101,7 @@ async def _page(request, response, session, page, filters, as_of, sort, report_m
 @router.get(
     "/recommendations", response_model=Page[RecommendationPublic], responses=conditional_read(401, 404, 422)
 )
-@shared_answer
+@shared_answer(scopes=answer_scopes.report_in_query)
 async def list_recommendations(
     _etag: CollectionETag,
     _: ReaderDep,
@@ -122,7 +123,7 @@ async def list_recommendations(
     response_model=Page[RecommendationPublic],
     responses=conditional_read(401, 404, 422),
 )
-@shared_answer
+@shared_answer(scopes=answer_scopes.report)
 async def list_report_recommendations(
     _etag: CollectionETag,
     request: Request,

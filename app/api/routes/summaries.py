@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Request, Response
 
+from app.api import answer_scopes
 from app.api.conditional import CollectionETag, computed_answer
 from app.api.deps import AsOfDep, IdPath, ReaderDep, SessionDep
 from app.api.middleware.answer_cache import shared_answer
@@ -36,7 +37,7 @@ async def portfolio_summary(
     summary="One report as of a date",
     responses=conditional_read(401, 404, 422),
 )
-@shared_answer
+@shared_answer(scopes=answer_scopes.report)
 async def report_summary(
     _etag: CollectionETag,
     report_id: IdPath,
