@@ -3,8 +3,11 @@ those about other reports, organisations and recommendations stay, and are still
 memory; those it touched are never served stale."""
 
 import pytest
+from starlette.datastructures import QueryParams
 
-from app.api.middleware.answer_cache import AnswerKey, StoredAnswer
+from app.api import answer_scopes
+from app.api.middleware.answer_cache import AnswerKey, StoredAnswer, answer_key
+from app.services import change_scopes
 from tests.api.test_reports import new_report
 
 API = "/api/v1"
@@ -131,3 +134,62 @@ def test_a_report_change_moves_its_recommendations_and_their_owners_only(client,
             assert after_written[name] == before_written[name], name
     assert after_written["portfolio"] != before_written["portfolio"]
 
+
+# -- the recommendation detail: kept per version of what it shows, with its own strong ETag ---------
+
+
+def _detail_key(session, clock, recommendation_id: int) -> AnswerKey:
+    session.rollback()  # a fresh snapshot
+    path = f"{API}/recommendations/{recommendation_id}"
+    wanted = answer_scopes.recommendation({"recommendation_id": str(recommendation_id)}, QueryParams(""))
+    return answer_key(change_scopes.answer_version(session.connection(), wanted), path, [], clock.today())
+
+
+def _plant_detail(app, session, clock, recommendation_id: int) -> None:
+    key = _detail_key(session, clock, recommendation_id)
+    held = app.state.answer_store.get(key, ORIGIN)
+    assert held is not None and held.body is not None, "the route's answer should have been kept"
+    app.state.answer_store.put(key, ORIGIN, StoredAnswer(held.headers, PLANTED))
+
+
+def test_the_detail_is_answered_from_memory_with_its_strong_etag(client, app, session, clock, kirklees):
+    recommendation = kirklees["recommendations"]["1.1"]
+    path = f"{API}/recommendations/{recommendation['id']}"
+    computed = client.get(path)
+    etag = computed.headers["etag"]
+    assert computed.status_code == 200 and not etag.startswith("W/")
+    _plant_detail(app, session, clock, recommendation["id"])
+    from_memory = client.get(path)
+    assert from_memory.content == PLANTED
+    assert from_memory.headers["etag"] == etag and from_memory.headers["cache-control"] == "private, no-cache"
+    not_modified = client.get(path, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.headers["etag"] == etag
+    version, day = etag.strip('"').split(".")  # what If-Match reads: the version, then the day
+    assert version.isdigit() and day == f"{clock.today():%Y%m%d}"
+
+
+def test_the_detail_stays_kept_until_a_write_touches_what_it_shows(client, app, session, clock, kirklees):
+    kept, written = kirklees["recommendations"]["1.2"], kirklees["recommendations"]["1.1"]
+    kept_path, written_path = f"{API}/recommendations/{kept['id']}", f"{API}/recommendations/{written['id']}"
+    first_kept, first_written = client.get(kept_path), client.get(written_path)
+    _plant_detail(app, session, clock, kept["id"])
+
+    _progress(client, written["id"])  # the same report, another recommendation
+
+    assert client.get(kept_path).content == PLANTED
+    after = client.get(written_path, headers={"If-None-Match": first_written.headers["etag"]})
+    assert after.status_code == 200 and after.headers["etag"] != first_written.headers["etag"]
+    myht = next(o for o in after.json()["owners"] if o["code"] == "MYHT")
+    assert myht["status"] == "in_progress"
+
+    owner = first_kept.json()["owners"][0]
+    organisation = client.get(f"{API}/organisations/{owner['organisation_id']}")
+    renamed = client.patch(
+        f"{API}/organisations/{owner['organisation_id']}",
+        json={"name": "A New Name NHS Trust"},
+        headers={"If-Match": organisation.headers["etag"]},
+    )
+    assert renamed.status_code == 200
+    shown = client.get(kept_path)
+    assert shown.status_code == 200 and shown.content != PLANTED
+    assert shown.json()["owners"][0]["name"] == "A New Name NHS Trust"

@@ -19,7 +19,7 @@ from app.api.deps import (
     SessionDep,
     in_worker_thread,
 )
-from app.api.middleware.answer_cache import shared_answer
+from app.api.middleware.answer_cache import kept_answer, shared_answer
 from app.api.pagination import PageDep, link_header, page_body
 from app.api.responses import (
     CHANGE,
@@ -188,6 +188,7 @@ def create_recommendation(
         },
     ),
 )
+@kept_answer(scopes=answer_scopes.recommendation)
 async def read_recommendation(
     _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
 ):
