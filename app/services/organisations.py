@@ -9,7 +9,7 @@ from app.domain.bounds import MAX_ID, as_id, is_number
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Organisation
 from app.schemas.organisations import OrganisationCreate, OrganisationUpdate
-from app.services import audit, change_scopes, versions
+from app.services import audit, change_scopes, recommendation_rows, versions
 from app.services.paging import fetch_page
 
 
@@ -115,6 +115,8 @@ def update_organisation(
         _ensure_code_free(session, changes["code"], except_id=organisation.id)
     for field, value in changes.items():
         setattr(organisation, field, value)
+    if changes.keys() & {"code", "name"}:
+        recommendation_rows.show_owner_renamed(session, organisation.id)
     organisation.updated_at = now
     session.add(organisation)
     audit.record(

@@ -1,18 +1,20 @@
 """The recommendation row: locked and written here only.
 
-Every change to what a recommendation shows bumps its version by one (its ETag comes from
-it): a status (progress, decisions), a due date (its report's deadline). Changes a client
-makes against an ETag claim the version instead (``versions.claim``).
+Every change to what a recommendation shows bumps its version by one (its strong ETag comes
+from it, and a strong ETag changes whenever the representation does): a status (progress,
+decisions), its report's deadline or calendar (due dates and working-day figures), an owner's
+code or name. Changes a client makes against an ETag claim the version instead
+(``versions.claim``).
 """
 
 from datetime import date, datetime
 
-from sqlalchemy import Row, bindparam, update
+from sqlalchemy import Row, bindparam, case, update
 from sqlmodel import Session, select
 
 from app.domain.status import Status
 from app.errors import NotFound
-from app.models import Recommendation
+from app.models import Recommendation, RecommendationOwner
 
 _RECOMMENDATION = Recommendation.__table__
 _NEXT_VERSION = Recommendation.version + 1
@@ -65,9 +67,21 @@ def set_status(session: Session, locked: Row, status: Status, *, event_on: date,
 
 
 def follow_report_deadline(session: Session, report_id: int, due_date: date) -> None:
-    """The due date of the report's recommendations without a target date of their own."""
+    """The report's deadline or calendar changed: its recommendations without a target date of their
+    own take the new due date, and every one of them shows new working-day figures."""
     session.exec(
         update(Recommendation)
-        .where(Recommendation.report_id == report_id, Recommendation.target_date.is_(None))
-        .values(due_date=due_date, version=_NEXT_VERSION)
+        .where(Recommendation.report_id == report_id)
+        .values(
+            due_date=case((Recommendation.target_date.is_(None), due_date), else_=Recommendation.due_date),
+            version=_NEXT_VERSION,
+        )
     )
+
+
+def show_owner_renamed(session: Session, organisation_id: int) -> None:
+    """An organisation's code or name changed: every recommendation it owns shows it."""
+    owned = select(RecommendationOwner.recommendation_id).where(
+        RecommendationOwner.organisation_id == organisation_id
+    )
+    session.exec(update(Recommendation).where(Recommendation.id.in_(owned)).values(version=_NEXT_VERSION))

@@ -193,3 +193,50 @@ def test_the_detail_stays_kept_until_a_write_touches_what_it_shows(client, app, 
     shown = client.get(kept_path)
     assert shown.status_code == 200 and shown.content != PLANTED
     assert shown.json()["owners"][0]["name"] == "A New Name NHS Trust"
+
+
+# -- the detail's strong ETag changes whenever what it shows does ---------------------------------
+
+
+def test_renaming_an_owner_gives_its_recommendations_new_etags(client, kirklees):
+    recommendation = kirklees["recommendations"]["1.1"]
+    path = f"{API}/recommendations/{recommendation['id']}"
+    before = client.get(path).headers["etag"]
+    unowned = f"{API}/recommendations/{kirklees['recommendations']['9.1']['id']}"  # MYHT owns no 9.x
+    unowned_before = client.get(unowned).headers["etag"]
+    myht = next(o for o in recommendation["owners"] if o["code"] == "MYHT")
+    organisation = client.get(f"{API}/organisations/{myht['organisation_id']}")
+    renamed = client.patch(
+        f"{API}/organisations/{myht['organisation_id']}",
+        json={"name": "Mid Yorkshire Teaching NHS Trust"},
+        headers={"If-Match": organisation.headers["etag"]},
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = client.get(path, headers={"If-None-Match": before})
+    assert after.status_code == 200 and after.headers["etag"] != before
+    assert "Mid Yorkshire Teaching NHS Trust" in {o["name"] for o in after.json()["owners"]}
+    assert "MYHT" not in {o["code"] for o in kirklees["recommendations"]["9.1"]["owners"]}
+    assert client.get(unowned).headers["etag"] == unowned_before
+
+
+def test_a_new_calendar_gives_targeted_recommendations_new_etags_and_figures(client, kirklees, clock):
+    recommendation = kirklees["recommendations"]["1.2"]
+    path = f"{API}/recommendations/{recommendation['id']}"
+    targeted = client.patch_fresh(
+        path, json={"target_date": "2018-06-29", "organisation_code": "MYHT", "reason": "r"}
+    )
+    assert targeted.status_code == 200, targeted.text
+    before = client.get(path, params={"as_of": "2018-07-13"})
+    report = client.get(f"{API}/reports/{recommendation['report_id']}")
+    changed = client.patch(
+        f"{API}/reports/{recommendation['report_id']}",
+        json={"calendar": "northern-ireland"},  # 12 July 2018, a holiday there, is no working day
+        headers={"If-Match": report.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    after = client.get(
+        path, params={"as_of": "2018-07-13"}, headers={"If-None-Match": before.headers["etag"]}
+    )
+    assert after.status_code == 200 and after.headers["etag"] != before.headers["etag"]
+    assert after.json()["effective_due_date"] == before.json()["effective_due_date"] == "2018-06-29"
+    assert after.json()["working_days_overdue"] == before.json()["working_days_overdue"] - 1
