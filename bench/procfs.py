@@ -33,6 +33,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def worker_pids(supervisor: int) -> set[int]:
+    """uvicorn's worker processes: the supervisor's multiprocessing children."""
+    workers = set()
+    for child in _children(supervisor):
+        with suppress(OSError):
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                workers.add(child)
+    return workers
+
+
 def process_tree(pid: int) -> list[int]:
     tree, queue = [], [pid]
     while queue:

@@ -28,6 +28,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.procfs import worker_pids
+
 THREADS = 8
 REQUESTS_PER_THREAD = 10
 STATUS_ORDER = ("not_started", "in_progress", "implemented")
@@ -182,21 +184,7 @@ def _check_concurrent_status_changes(server, ref: str, owners: tuple[str, ...]) 
 
 def _worker_processes(pid: int) -> int | None:
     """How many multiprocessing children ``pid`` has (uvicorn's workers), or None off Linux."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return None
-    count = 0
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid and b"spawn_main" in cmdline:
-            count += 1
-    return count
+    return len(worker_pids(pid)) if Path("/proc").is_dir() else None
 
 
 def test_concurrent_progress_updates_on_one_recommendation(live_server):

@@ -18,25 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.procfs import worker_pids
+
 WORKERS = 3
 ATTEMPTS = 400  # new connections tried before deciding a worker never answers
 Check = Callable[[int, dict[str, str], bytes], None]
-
-
-def _worker_pids(supervisor: int) -> set[int]:
-    """uvicorn's worker processes: the supervisor's multiprocessing children."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == supervisor and b"spawn_main" in cmdline:
-            pids.add(int(entry.name))
-    return pids
 
 
 def _socket_inode(server_port: int, client_port: int) -> str | None:
@@ -71,7 +57,7 @@ class Workers:
         self.server = server
         self.host, port = server.base_url.removeprefix("http://").rsplit(":", 1)
         self.port = int(port)
-        self.pids = _worker_pids(server.process.pid)
+        self.pids = worker_pids(server.process.pid)
 
     def _read_once(self, path: str, headers: dict[str, str]) -> tuple[int | None, int, dict, bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
@@ -123,13 +109,15 @@ def server(start_live_server):
     if not Path("/proc/net/tcp").exists():  # pragma: no cover - not Linux
         pytest.skip("telling the workers apart needs Linux /proc")
     server = start_live_server(workers=WORKERS)
-    assert len(_worker_pids(server.process.pid)) == WORKERS
+    assert len(worker_pids(server.process.pid)) == WORKERS
     return server
 
 
 def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(server):
     api = "/api/v1"
-    leeds = _json(server, "POST", f"{api}/organisations", json={"code": "LTHT", "name": "Leeds", "kind": "nhs_trust"})
+    leeds = _json(
+        server, "POST", f"{api}/organisations", json={"code": "LTHT", "name": "Leeds", "kind": "nhs_trust"}
+    )
     other_report = _json(
         server,
         "POST",
@@ -148,7 +136,9 @@ def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(serve
         f"{api}/reports/{other_report['id']}/recommendations",
         json={"ref": "1", "text": "Review the records.", "owners": ["LTHT"]},
     )
-    kirklees = _json(server, "GET", f"{api}/recommendations", params={"organisation_id": "MYHT", "limit": 200})
+    kirklees = _json(
+        server, "GET", f"{api}/recommendations", params={"organisation_id": "MYHT", "limit": 200}
+    )
     written = next(r for r in kirklees["items"] if r["ref"] == "1.1")
     myht = next(o for o in written["owners"] if o["code"] == "MYHT")
     new_status = "not_started" if myht["status"] == "in_progress" else "in_progress"
@@ -167,7 +157,10 @@ def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(serve
         "organisation": f"{api}/organisations/{leeds['id']}/summary",
     }
     # Every worker computes and keeps every answer first.
-    before = {name: json.loads(httpx.get(server.url(p), headers=server.headers).content) for name, p in paths.items()}
+    before = {
+        name: json.loads(httpx.get(server.url(p), headers=server.headers).content)
+        for name, p in paths.items()
+    }
     etags_before = {name: workers.each(path, _ok) for name, path in paths.items()}
     unrelated_etags = {}
     for name, path in unrelated.items():
