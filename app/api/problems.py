@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, DatabaseUnavailable
+from app.schemas.imports import BlockerCode
 
 log = logging.getLogger("rectrack.problems")
 
@@ -63,7 +64,7 @@ SPECIFIC_CODES = (
     "evidence_required",
     "unknown_report",
     "unknown_organisation",
-    # imports (a blocker's code is the problem's code)
+    # imports, and the blockers that refuse one
     "no_file",
     "not_a_report",
     "not_plain_text",
@@ -80,12 +81,7 @@ SPECIFIC_CODES = (
     "docx_too_complex",
     "document_reading_busy",
     "concurrent_import",
-    "ambiguous_organisation",
-    "duplicate_ref",
-    "no_recommendations",
-    "no_slug",
-    "invalid_data",
-    "would_lose_history",
+    *get_args(BlockerCode),
     # webhooks
     "webhook_url_refused",
     "webhook_endpoint_disabled",

@@ -154,18 +154,22 @@ class RecommendationCounts(ResponseModel):
     unchanged: int
 
 
+# An import's blockers; the first one's code is the code of the problem that refuses it.
+BlockerCode = Literal[
+    "ambiguous_organisation",
+    "duplicate_ref",
+    "no_recommendations",
+    "no_slug",
+    "invalid_data",
+    "would_lose_history",
+    "recommendation_closed",
+]
+
+
 class Blocker(ResponseModel):
     """A reason the import refuses to write."""
 
-    code: Literal[
-        "ambiguous_organisation",
-        "duplicate_ref",
-        "no_recommendations",
-        "no_slug",
-        "invalid_data",
-        "would_lose_history",
-        "recommendation_closed",
-    ]
+    code: BlockerCode
     message: str
     line: int | None = None
     ref: str | None = None
