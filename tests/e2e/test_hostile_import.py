@@ -34,8 +34,9 @@ HOSTILE = (
 )
 
 
-def test_health_checks_are_answered_while_hostile_imports_run(live_server):
-    assert len(HOSTILE.encode()) < 1_048_576  # under the default body limit: it is read, not refused
+def _round(live_server, imports: int) -> int:
+    """Send ``imports`` hostile imports at once and poll /healthz until they are answered: how many
+    health checks came back while an import was still in flight."""
     statuses: list[int] = []
 
     def hostile_import() -> None:
@@ -48,7 +49,7 @@ def test_health_checks_are_answered_while_hostile_imports_run(live_server):
             )
             statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=hostile_import) for _ in range(IMPORTS)]
+    threads = [threading.Thread(target=hostile_import) for _ in range(imports)]
     for thread in threads:
         thread.start()
     answered_during_imports = 0
@@ -59,8 +60,21 @@ def test_health_checks_are_answered_while_hostile_imports_run(live_server):
             answered_during_imports += any(thread.is_alive() for thread in threads)
     for thread in threads:
         thread.join()
-    assert len(statuses) == IMPORTS and all(status < 500 for status in statuses), (
+    assert len(statuses) == imports and all(status < 500 for status in statuses), (
         statuses,
         live_server.log(),
     )
-    assert answered_during_imports > 0
+    return answered_during_imports
+
+
+def test_health_checks_are_answered_while_hostile_imports_run(live_server):
+    assert len(HOSTILE.encode()) < 1_048_576  # under the default body limit: it is read, not refused
+    # Linear parsing can be quick enough for a round to end before the first health check is
+    # answered; a blocked event loop answers none while imports are in flight, in any round.
+    answered, imports = 0, IMPORTS
+    for _ in range(4):
+        answered = _round(live_server, imports)
+        if answered:
+            break
+        imports *= 2
+    assert answered > 0
