@@ -2,6 +2,7 @@
 
 import re
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import LiveServer
@@ -87,7 +88,9 @@ def test_swagger_ui_authorizes_with_the_key_and_tries_a_get_and_a_post(
     summary.locator(".opblock-summary").click()
     summary.get_by_role("button", name="Try it out").click()
     summary.get_by_role("button", name="Execute").click()
-    expect(summary.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("200")
+    expect(summary.locator(".live-responses-table tr.response .response-col_status").first).to_have_text(
+        "200"
+    )
     expect(summary.locator(".live-responses-table .microlight").first).to_contain_text('"reports": 1')
 
     page.reload()  # persistAuthorization: the key is still there
@@ -95,7 +98,9 @@ def test_swagger_ui_authorizes_with_the_key_and_tries_a_get_and_a_post(
     create = page.locator("#operations-organisations-create_organisation")
     create.locator(".opblock-summary").click()
     create.get_by_role("button", name="Try it out").click()
-    create.locator("textarea.body-param__text").fill('{"code": "TRYIT", "name": "Tried in the docs", "kind": "other"}')
+    create.locator("textarea.body-param__text").fill(
+        '{"code": "TRYIT", "name": "Tried in the docs", "kind": "other"}'
+    )
     create.get_by_role("button", name="Execute").click()
     expect(create.locator(".live-responses-table tr.response .response-col_status").first).to_have_text("201")
 
@@ -116,3 +121,32 @@ def test_the_keyboard_alone_changes_the_date(signed_in: Page):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/\?as_of=2018-06-06$"))
     expect(page.locator("#reports tbody tr").first).to_contain_text("Overdue")
+
+
+def test_a_past_date_marks_the_progress_reported_after_it(signed_in: Page, live_server: LiveServer):
+    page = signed_in
+    recommendations = httpx.get(
+        live_server.url("/api/v1/recommendations"), params={"limit": 100}, headers=live_server.headers
+    ).json()["items"]
+    first = next(r for r in recommendations if r["ref"] == "1.1")
+    posted = httpx.post(
+        live_server.url(f"/api/v1/recommendations/{first['id']}/progress-updates"),
+        json={
+            "author": "Safeguarding lead",
+            "narrative": "Legibility audit booked.",
+            "status": "in_progress",
+            "organisation_code": "MYHT",
+            "reported_on": "2019-03-01",
+        },
+        headers=live_server.headers,
+    )
+    assert posted.status_code == 201, posted.text
+    page.goto(live_server.url(f"/recommendations/{first['id']}"))
+    row = page.locator("table.progress tr", has_text="Legibility audit booked.")
+    expect(row).to_be_visible()
+    expect(row.locator(".later")).to_have_count(0)  # today: nothing is after the date shown
+    page.get_by_label("Figures as of").fill("2019-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"\?as_of=2019-01-01$"))
+    expect(row.locator(".later")).to_have_text("after 1 January 2019")
+    expect(page.get_by_role("heading", name=re.compile(r"\(MYHT\)"))).to_contain_text("Not started")
