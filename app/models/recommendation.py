@@ -14,6 +14,9 @@ class Recommendation(SQLModel, table=True):
         CheckConstraint(f"status IN ({RECOMMENDATION_STATUSES_SQL})", name="status_valid"),
         Index("ix_recommendation_report_id_position", "report_id", "position"),
         Index("ix_recommendation_status_due_date", "status", "due_date"),
+        # Due-date order for the overdue and due-date lists (a page walks it and stops), and
+        # the status beside it so counting the overdue reads the index alone.
+        Index("ix_recommendation_due_date_status", "due_date", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -30,7 +33,7 @@ class Recommendation(SQLModel, table=True):
     # The first target date set, kept to show slippage.
     original_target_date: date | None = None
     # Effective due date: target_date, else the report's action-plan due date.
-    due_date: date = Field(index=True)
+    due_date: date
     # The latest day anything changed its status (a progress update's reported_on, an
     # assurer's decided_on). From that day on, the stored status is the status as of
     # any date, so "as of" questions need the history only before it.

@@ -150,7 +150,7 @@ def _filtered(session: Session, query: Select, filters: RecommendationFilters, a
     return query
 
 
-def _ordered(query: Select, sort: SortOrder, as_of: AsOf, status) -> Select:
+def _ordered(query: Select, sort: SortOrder, as_of: AsOf, status, *, overdue_only: bool) -> Select:
     tie_break = (Recommendation.report_id, Recommendation.position, Recommendation.id)
     match sort:
         case SortOrder.REF:
@@ -159,6 +159,9 @@ def _ordered(query: Select, sort: SortOrder, as_of: AsOf, status) -> Select:
             return query.order_by(Recommendation.due_date, *tie_break)
         case SortOrder.DUE_DATE_DESC:
             return query.order_by(Recommendation.due_date.desc(), *tie_break)
+        case SortOrder.DAYS_OVERDUE if overdue_only:
+            # Every row is overdue: due-date order, which a page reads off an index and stops.
+            return query.order_by(Recommendation.due_date, *tie_break)
         case SortOrder.DAYS_OVERDUE:
             # Most overdue first: overdue items by due date, then everything else.
             not_overdue = case((as_of_sql.is_overdue(as_of, status), 0), else_=1)
@@ -176,13 +179,15 @@ def list_recommendations(
 ) -> tuple[list[RecommendationPublic], int]:
     """A page of recommendations as of a date; filtering, sorting and counting run in SQL."""
     status = as_of_sql.recommendation_status(as_of)
-    base = select(Recommendation.id).join(Report, Report.id == Recommendation.report_id)
-    base = _filtered(session, base, filters, as_of, status)
-    total = session.exec(select(func.count()).select_from(base.subquery())).one()
+    counted = select(func.count()).select_from(Recommendation)
+    if filters.rags:  # the RAG's due-soon limit is in the calendar of each row's report
+        counted = counted.join(Report, Report.id == Recommendation.report_id)
+    total = session.exec(_filtered(session, counted, filters, as_of, status)).one()
     page = select(Recommendation, status.label("status_as_of"), Report.calendar).join(
         Report, Report.id == Recommendation.report_id
     )
-    page = _ordered(_filtered(session, page, filters, as_of, status), sort, as_of, status)
+    page = _filtered(session, page, filters, as_of, status)
+    page = _ordered(page, sort, as_of, status, overdue_only=filters.overdue is True)
     rows = session.exec(page.limit(limit).offset(offset)).all()
     return _views(session, rows, as_of), total
 

@@ -212,6 +212,24 @@ def test_most_overdue_first(session, matrix):
     assert [i.days_overdue for i in overdue] == sorted((i.days_overdue for i in overdue), reverse=True)
 
 
+@pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
+def test_the_overdue_alone_come_in_the_order_they_lead_the_whole_list(session, matrix, as_of):
+    def most_overdue_first(**filters) -> list[tuple[str, bool]]:
+        items, _ = recommendations.list_recommendations(
+            session,
+            filters=RecommendationFilters(**filters),
+            as_of=AsOf(day=as_of, today=TODAY, due_soon_working_days=10),
+            sort=SortOrder.DAYS_OVERDUE,
+            limit=200,
+            offset=0,
+        )
+        return [(i.ref, i.overdue) for i in items]
+
+    overdue, everything = most_overdue_first(overdue=True), most_overdue_first()
+    assert overdue == everything[: len(overdue)]
+    assert not any(is_overdue for _, is_overdue in everything[len(overdue) :])
+
+
 def test_due_before_filters_on_the_effective_due_date(session, matrix):
     refs = set(_ask(session, TODAY, due_before=D("2018-06-21")))
     assert refs == {ref for ref, (_, due, *_rest) in matrix.items() if due < D("2018-06-21")}
