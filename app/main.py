@@ -30,6 +30,7 @@ from app.api.routes import (
     target_dates,
     webhooks,
 )
+from app.api.writes import claims_its_key_of
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.change_counter import create_change_counter
@@ -128,7 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
     ]
-    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        claimed_by_route=[
+            path for path, route in routes if "POST" in route.methods and claims_its_key_of(route.endpoint)
+        ],
+    )
     app.add_middleware(WriteGateMiddleware, prefix=API_PREFIX)
     app.add_middleware(
         BodySizeLimitMiddleware,

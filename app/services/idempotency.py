@@ -72,15 +72,31 @@ class IdempotencyStore:
         self._next_purge: datetime | None = None
 
     def claim(self, *, scope: str, key: str, request_hash: str, now: datetime) -> Claim:
+        """The claim on a new connection, its transaction left open when NEW."""
+        connection = self.connect()
+        try:
+            claimed = self.claim_on(connection, scope=scope, key=key, request_hash=request_hash, now=now)
+        except BaseException:
+            connection.close()
+            raise
+        if claimed.outcome is not Outcome.NEW:
+            connection.close()
+        return claimed
+
+    def claim_on(
+        self, connection: Connection, *, scope: str, key: str, request_hash: str, now: datetime
+    ) -> Claim:
+        """The claim in a new transaction on ``connection`` (one on the writers' engine), left open
+        when NEW for the request's work to join; otherwise the key's first answer (or its
+        refusal), with no transaction left open."""
         while True:
-            claimed = self._insert(scope=scope, key=key, request_hash=request_hash, now=now)
-            if claimed is not None:
-                return claimed
-            connection = self.connect()
+            record_id = self._insert(connection, scope=scope, key=key, request_hash=request_hash, now=now)
+            if record_id is not None:
+                return Claim(Outcome.NEW, record_id=record_id, connection=connection)
             try:
                 existing = connection.execute(_EXISTING, {"scope": scope, "key": key}).one_or_none()
             finally:
-                connection.close()
+                connection.rollback()
             if existing is None:
                 continue  # purged since: claim it afresh
             if existing.request_hash != request_hash:
@@ -103,39 +119,44 @@ class IdempotencyStore:
     def _open(self, sealed: str | None) -> str | None:
         return None if sealed is None else self.cipher.decrypt(sealed.encode("ascii")).decode()
 
-    def _insert(self, *, scope: str, key: str, request_hash: str, now: datetime) -> Claim | None:
-        """The claim in a new open transaction, or None when the key is taken (committed)."""
-        connection = self.connect()
+    def _insert(
+        self, connection: Connection, *, scope: str, key: str, request_hash: str, now: datetime
+    ) -> int | None:
+        """The claim's id, its transaction open; None when the key is taken (committed), with the
+        transaction rolled back."""
+        connection.begin()
         try:
-            connection.begin()
             if self._next_purge is None or now >= self._next_purge:
                 # Expired records go in passing, once a minute rather than with every claim.
                 self._next_purge = now + PURGE_EVERY
                 connection.execute(_PURGE, {"expired_before": now - RETENTION})
-            record_id = connection.execute(
+            return connection.execute(
                 _CLAIM, {"scope": scope, "key": key, "request_hash": request_hash, "created_at": now}
             ).scalar_one()
         except IntegrityError:
-            connection.close()  # rolls back
+            connection.rollback()
             return None
         except BaseException:
-            connection.close()
+            connection.rollback()
             raise
-        return Claim(Outcome.NEW, record_id=record_id, connection=connection)
+
+    def keep_answer(self, claim: Claim, *, status: int, headers: dict, body: str) -> None:
+        """Store the answer in the claim's transaction; the caller commits it with the write."""
+        claim.connection.execute(
+            _COMPLETE,
+            {
+                "record_id": claim.record_id,
+                "response_status": status,
+                "response_headers": headers,
+                "response_body": self._seal(body),
+            },
+        )
 
     def complete(self, claim: Claim, *, status: int, headers: dict, body: str) -> None:
         """Store the answer and commit it with the request's write."""
         connection = claim.connection
         try:
-            connection.execute(
-                _COMPLETE,
-                {
-                    "record_id": claim.record_id,
-                    "response_status": status,
-                    "response_headers": headers,
-                    "response_body": self._seal(body),
-                },
-            )
+            self.keep_answer(claim, status=status, headers=headers, body=body)
             connection.commit()
         finally:
             connection.close()

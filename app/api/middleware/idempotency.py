@@ -5,26 +5,29 @@ A POST with a key the caller has used before gets the first answer again
 the same key with a different request is refused (422). Keys are scoped to
 the API key that sent them (the write gate outside has authenticated it).
 The claim, the request's write and its answer commit together, before the
-client is answered (see app.services.idempotency).
+client is answered (see app.services.idempotency). Routes marked ``@claims_its_key``
+claim the key themselves, in the one worker-thread hop of their write (app.api.writes).
 """
 
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 
 from anyio import to_thread
 from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import IDEMPOTENT_CONNECTION
 from app.api.middleware.write_gate import ACTOR
 from app.api.problems import database_unavailable, problem_response
+from app.api.writes import PENDING_CLAIM, PendingClaim, answer_to_taken_key, kept_headers
 from app.services.idempotency import IdempotencyStore, Outcome
 
 HEADER = b"idempotency-key"
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-_REPLAYED_HEADERS = ("content-type", "location", "etag")
 log = logging.getLogger("rectrack.idempotency")
 
 
@@ -43,8 +46,10 @@ def _caller_scope(scope: Scope) -> str | None:
 
 
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, claimed_by_route: Iterable[str] = ()) -> None:
         self.app = app
+        # the path templates of the POST routes that claim their keys themselves
+        self._claimed_by_route = [compile_path(template)[0] for template in claimed_by_route]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"]) if scope["type"] == "http" else {}
@@ -68,11 +73,14 @@ class IdempotencyMiddleware:
         body = await request.body()  # the size limit outside this middleware applies
         store: IdempotencyStore = scope["app"].state.idempotency_store
         now = scope["app"].state.clock.now()
+        request_hash = _request_hash(scope, body)
+        if any(regex.match(scope["path"]) for regex in self._claimed_by_route):
+            pending = PendingClaim(store, scope=caller, key=key_text, request_hash=request_hash, now=now)
+            await self._run_claimed_by_route(request, pending, body, scope, send)
+            return
         try:
             claim = await to_thread.run_sync(
-                lambda: store.claim(
-                    scope=caller, key=key_text, request_hash=_request_hash(scope, body), now=now
-                )
+                lambda: store.claim(scope=caller, key=key_text, request_hash=request_hash, now=now)
             )
         except OperationalError as exc:  # outside the app's handlers: answer as they would
             await database_unavailable(request, exc)(scope, receive, send)
@@ -84,52 +92,47 @@ class IdempotencyMiddleware:
         await self._run_and_keep(request, claim, store, body, scope, send)
 
     async def _refuse_or_replay(self, request, claim, scope, receive, send) -> None:
-        if claim.outcome is Outcome.MISMATCH:
-            response = problem_response(
-                request,
-                status=422,
-                code="idempotency_key_reused",
-                detail="This Idempotency-Key was used for a different request; use a new key.",
-            )
-            await response(scope, receive, send)
+        await answer_to_taken_key(request, claim)(scope, receive, send)
+
+    async def _run_claimed_by_route(self, request, pending: PendingClaim, body: bytes, scope, send) -> None:
+        """Run a route that claims its key itself. If the request was answered before the route
+        took the claim, nothing was written: its key is claimed with that answer, in one hop."""
+        scope.setdefault("state", {})[PENDING_CLAIM] = pending
+        replay_body = _replayer(body)
+        started: dict = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if pending.taken:
+                await send(message)  # the route's answer, committed with its write
+            elif message["type"] == "http.response.start":
+                started.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, replay_body, capture)
+        if pending.taken:
             return
-        if claim.outcome is Outcome.UNREADABLE:
-            response = problem_response(
-                request,
-                status=409,
-                code="conflict",
-                detail=(
-                    "The first answer to this Idempotency-Key was kept under a server secret that "
-                    "has since changed and cannot be replayed; check the first request's effect, "
-                    "then use a new key."
-                ),
-            )
-            await response(scope, receive, send)
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": claim.status,
-                "headers": [
-                    *((k.encode(), v.encode()) for k, v in (claim.headers or {}).items()),
-                    (b"idempotency-replayed", b"true"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": (claim.body or "").encode()})
+        status = started.get("status", 500)
+        if status < 500:
+            try:
+                taken = await to_thread.run_sync(
+                    lambda: _keep_refusal(pending, status, started.get("headers", []), b"".join(chunks))
+                )
+            except OperationalError as exc:
+                await database_unavailable(request, exc)(scope, replay_body, send)
+                return
+            if taken is not None:  # the key was used first by another request
+                await answer_to_taken_key(request, taken)(scope, replay_body, send)
+                return
+        await send({**started, "type": "http.response.start", "status": status})
+        await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
 
     async def _run_and_keep(self, request, claim, store: IdempotencyStore, body: bytes, scope, send) -> None:
         """Run the request, hold its answer back until the answer and the write have committed."""
         started: dict = {}
         chunks: list[bytes] = []
-        replayed = False
-
-        async def replay_body() -> Message:
-            nonlocal replayed
-            if replayed:
-                return {"type": "http.disconnect"}
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        replay_body = _replayer(body)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -146,15 +149,12 @@ class IdempotencyMiddleware:
         if status >= 500:  # nothing is kept: the key stays free for a retry
             await to_thread.run_sync(store.abandon, claim)
         else:
-            kept = {
-                k.decode("latin-1"): v.decode("latin-1")
-                for k, v in started.get("headers", [])
-                if k.decode("latin-1").lower() in _REPLAYED_HEADERS
-            }
             text = b"".join(chunks).decode("utf-8", errors="replace")
             try:
                 await to_thread.run_sync(
-                    lambda: store.complete(claim, status=status, headers=kept, body=text)
+                    lambda: store.complete(
+                        claim, status=status, headers=kept_headers(started.get("headers", [])), body=text
+                    )
                 )
             except OperationalError as exc:  # neither the write nor its answer committed
                 log.warning("idempotent request %s not committed: database unavailable", claim.record_id)
@@ -162,3 +162,34 @@ class IdempotencyMiddleware:
                 return
         await send({**started, "type": "http.response.start", "status": status})
         await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
+
+
+def _replayer(body: bytes) -> Receive:
+    """``receive`` for the app: the body read here, once."""
+    replayed = False
+
+    async def replay_body() -> Message:
+        nonlocal replayed
+        if replayed:
+            return {"type": "http.disconnect"}
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay_body
+
+
+def _keep_refusal(pending: PendingClaim, status: int, raw_headers: list, body: bytes):
+    """Claim the key with an answer given before anything was written, in one transaction; the
+    key's claim if another request took it first, else None."""
+    with pending.store.connect() as connection:
+        claim = pending.claim_on(connection)
+        if claim.outcome is not Outcome.NEW:
+            return claim
+        pending.store.keep_answer(
+            claim,
+            status=status,
+            headers=kept_headers(raw_headers),
+            body=body.decode("utf-8", errors="replace"),
+        )
+        connection.commit()
+        return None

@@ -1,10 +1,11 @@
 """Progress updates: an owner's report of progress on a recommendation."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from app.api.deps import IDEMPOTENT, ClockDep, IdPath, OwnerWriterDep, SessionDep, in_worker_thread
+from app.api.deps import IDEMPOTENT, ClockDep, IdPath, OwnerWriterDep
 from app.api.responses import problems
 from app.api.routes.child_lists import add_child_list
+from app.api.writes import claims_its_key, write_in_one_hop
 from app.schemas.progress import ProgressUpdateCreate, ProgressUpdatePublic
 from app.services import progress
 
@@ -18,26 +19,25 @@ router = APIRouter(tags=["recommendations"])
     status_code=status.HTTP_201_CREATED,
     responses=problems(400, 401, 403, 404, 409, 413, 422),
 )
+@claims_its_key
 async def post_progress_update(
+    request: Request,
     actor: OwnerWriterDep,
     recommendation_id: IdPath,
     data: ProgressUpdateCreate,
-    session: SessionDep,
     clock: ClockDep,
 ):
     """An owner's progress. Editors report for their own organisation; admins and assurers name the owner."""
     # No RecommendationDep: its lookup would run in a worker thread of its own and, on SQLite,
     # take the write lock there and hold it while the request went back to the event loop.
-    # record_progress reads the recommendation (404 if there is none) in the write's own call.
-    return await in_worker_thread(
-        session,
-        progress.record_progress,
-        session,
-        actor=actor,
-        recommendation_id=recommendation_id,
-        data=data,
-        today=clock.today(),
-        now=clock.now(),
+    # record_progress reads the recommendation (404 if there is none) in the write's own hop.
+    today, now = clock.today(), clock.now()
+    return await write_in_one_hop(
+        request,
+        lambda session: progress.record_progress(
+            session, actor=actor, recommendation_id=recommendation_id, data=data, today=today, now=now
+        ),
+        status_code=status.HTTP_201_CREATED,
     )
 
 

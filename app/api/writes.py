@@ -1,0 +1,172 @@
+"""A write in one hop to a worker thread: the Idempotency-Key claimed, the service run, its answer
+stored and the whole committed, in one thread and one transaction.
+
+Claiming in one hop, writing in a second and storing the answer in a third held SQLite's write
+lock (taken at ``BEGIN IMMEDIATE``) across two returns to the event loop, where the request
+waited its turn behind every other request's work while the writers behind it waited for the
+lock. In one hop the lock is taken and given back inside the same thread, and the event loop
+is never waited for while it is held.
+
+Routes marked ``@claims_its_key`` answer through ``write_in_one_hop``. The idempotency
+middleware does not claim their keys itself: it leaves a ``PendingClaim`` for the route to take.
+A request refused before the route ran (an invalid body, a role the route does not admit) wrote
+nothing, so the middleware claims its key and stores that answer together afterwards.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.deps import IDEMPOTENT_CONNECTION
+from app.api.problems import app_error_response, problem_response
+from app.errors import AppError
+from app.services.idempotency import Claim, IdempotencyStore, Outcome
+
+PENDING_CLAIM = "pending_idempotency_claim"  # the scope's state: set by IdempotencyMiddleware
+REPLAYED_HEADERS = ("content-type", "location", "etag")  # what a replay repeats besides the body
+
+F = TypeVar("F", bound=Callable)
+
+
+@dataclass
+class PendingClaim:
+    """An Idempotency-Key for the route to claim in its own transaction."""
+
+    store: IdempotencyStore
+    scope: str
+    key: str
+    request_hash: str
+    now: datetime
+    taken: bool = False  # by the route: its answer is committed with its write
+
+    def claim_on(self, connection: Connection) -> Claim:
+        """The key claimed in a new transaction on ``connection``, or its first answer."""
+        return self.store.claim_on(
+            connection, scope=self.scope, key=self.key, request_hash=self.request_hash, now=self.now
+        )
+
+
+def claims_its_key(endpoint: F) -> F:
+    """Marks a route that answers through ``write_in_one_hop``: it claims its Idempotency-Key
+    itself, in the write's own transaction."""
+    endpoint.claims_its_key = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def claims_its_key_of(endpoint: Callable) -> bool:
+    return getattr(endpoint, "claims_its_key", False)
+
+
+async def write_in_one_hop(
+    request: Request, work: Callable[[Session], BaseModel], *, status_code: int
+) -> Response:
+    """``work``'s answer, rendered, from one worker thread that runs it in a session on the
+    writers' engine (``work`` commits; on SQLite the write lock is taken and given back there).
+
+    With a pending Idempotency-Key, the claim, the write and the answer (an ``AppError``'s
+    problem too) commit together, or the first answer is replayed and nothing runs.
+    """
+    engine: Engine = request.app.state.writers_engine
+    state = request.scope.get("state", {})
+    pending: PendingClaim | None = state.get(PENDING_CLAIM)
+    if pending is None:
+        # A key the middleware claimed itself (a route not marked @claims_its_key): join its transaction.
+        return await run_in_threadpool(_write, state.get(IDEMPOTENT_CONNECTION) or engine, work, status_code)
+    pending.taken = True
+    return await run_in_threadpool(_write_once, request, engine, pending, work, status_code)
+
+
+def _write(bind: Engine | Connection, work: Callable[[Session], BaseModel], status_code: int) -> Response:
+    joined = {"join_transaction_mode": "create_savepoint"} if isinstance(bind, Connection) else {}
+    with Session(bind=bind, expire_on_commit=False, **joined) as session:  # closing rolls back what is left
+        return rendered(work(session), status_code)
+
+
+def _write_once(
+    request: Request,
+    engine: Engine,
+    pending: PendingClaim,
+    work: Callable[[Session], BaseModel],
+    status_code: int,
+) -> Response:
+    with engine.connect() as connection:  # closing rolls back whatever did not commit
+        claim = pending.claim_on(connection)
+        if claim.outcome is not Outcome.NEW:
+            return answer_to_taken_key(request, claim)
+        # The service's commit is a savepoint's: a refusal rolls its work back and keeps the claim.
+        with Session(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        ) as session:
+            try:
+                response = rendered(work(session), status_code)
+            except AppError as refused:
+                session.rollback()
+                response = app_error_response(request, refused)
+        pending.store.keep_answer(
+            claim,
+            status=response.status_code,
+            headers=kept_headers(response.raw_headers),
+            body=response.body.decode(),
+        )
+        connection.commit()
+        return response
+
+
+def rendered(model: BaseModel, status_code: int) -> Response:
+    """The JSON FastAPI would send for ``model`` as the route's ``response_model``."""
+    return Response(
+        model.model_dump_json(by_alias=True), status_code=status_code, media_type="application/json"
+    )
+
+
+def kept_headers(raw_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """The headers of an answer that its replays repeat."""
+    return {
+        name.decode("latin-1"): value.decode("latin-1")
+        for name, value in raw_headers
+        if name.decode("latin-1").lower() in REPLAYED_HEADERS
+    }
+
+
+def answer_to_taken_key(request: Request, claim: Claim) -> Response:
+    """A key used before: its first answer again, or why it cannot be given."""
+    if claim.outcome is Outcome.MISMATCH:
+        return problem_response(
+            request,
+            status=422,
+            code="idempotency_key_reused",
+            detail="This Idempotency-Key was used for a different request; use a new key.",
+        )
+    if claim.outcome is Outcome.UNREADABLE:
+        return problem_response(
+            request,
+            status=409,
+            code="conflict",
+            detail=(
+                "The first answer to this Idempotency-Key was kept under a server secret that "
+                "has since changed and cannot be replayed; check the first request's effect, "
+                "then use a new key."
+            ),
+        )
+    return Replay(claim)
+
+
+class Replay(Response):
+    """The first answer, as it was sent: status, the headers that matter, body."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__((claim.body or "").encode(), status_code=claim.status or 200)
+        length = [(name, value) for name, value in self.raw_headers if name == b"content-length"]
+        self.raw_headers = [
+            *((k.encode("latin-1"), v.encode("latin-1")) for k, v in (claim.headers or {}).items()),
+            (b"idempotency-replayed", b"true"),
+            *length,
+        ]

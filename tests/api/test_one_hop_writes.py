@@ -1,0 +1,102 @@
+"""A progress update claims its Idempotency-Key, writes and stores its answer in one worker-thread
+call, so that SQLite's write lock is never held while the request waits for the event loop."""
+
+from contextvars import ContextVar
+
+import pytest
+from sqlalchemy import event, func
+from sqlmodel import select
+
+from app.models import IdempotencyRecord, ProgressUpdate
+
+API = "/api/v1"
+
+
+def _url(rec) -> str:
+    return f"{API}/recommendations/{rec['id']}/progress-updates"
+
+
+def _body(**extra) -> dict:
+    return {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT", **extra}
+
+
+@pytest.fixture
+def transactions(app):
+    """(first words of each statement, the transaction it ran in as this worker-thread call saw it).
+
+    A worker-thread call runs in a copy of the event loop's context, so a context variable set
+    when a transaction begins is seen by the statements of the same call only: a statement made in
+    a later call (another hop to a thread) sees none."""
+    began: ContextVar[int | None] = ContextVar("began", default=None)
+    seen: list[tuple[str, int | None]] = []
+    transactions = iter(range(1, 1_000_000))
+
+    def on_begin(_connection) -> None:
+        began.set(next(transactions))
+
+    def on_statement(_connection, _cursor, statement, *_args) -> None:
+        seen.append((" ".join(statement.split()[:3]).upper(), began.get()))
+
+    def on_commit(_connection) -> None:
+        seen.append(("COMMIT", began.get()))
+
+    engine = app.state.engine
+    listeners = [("begin", on_begin), ("before_cursor_execute", on_statement), ("commit", on_commit)]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    yield seen
+    for name, listener in listeners:
+        event.remove(engine, name, listener)
+
+
+def _of(seen, *words: str) -> list[int | None]:
+    return [transaction for statement, transaction in seen if any(w in statement for w in words)]
+
+
+def test_the_claim_the_write_and_the_answer_commit_in_one_worker_thread_call(client, kirklees, transactions):
+    rec = kirklees["recommendations"]["1.1"]
+    transactions.clear()
+    response = client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "one-hop"})
+    assert response.status_code == 201, response.text
+    claim_and_answer = _of(transactions, "INTO IDEMPOTENCY_RECORD", "UPDATE IDEMPOTENCY_RECORD")
+    write = _of(transactions, "INTO PROGRESS_UPDATE", "INTO AUDIT_EVENT")
+    assert len(claim_and_answer) == 2 and len(write) == 2, transactions  # insert and update; two inserts
+    assert None not in claim_and_answer + write
+    assert len(set(claim_and_answer + write + _of(transactions, "COMMIT"))) == 1, transactions
+
+
+def test_a_request_refused_before_the_route_keeps_its_answer_under_its_key(
+    client, session, kirklees, problem
+):
+    rec = kirklees["recommendations"]["1.1"]
+    invalid = _body(status="nearly_done")
+    first = client.post(_url(rec), json=invalid, headers={"Idempotency-Key": "refused"})
+    problem(first, 422, code="validation_error")
+    again = client.post(_url(rec), json=invalid, headers={"Idempotency-Key": "refused"})
+    assert again.status_code == 422 and again.json() == first.json()
+    assert again.headers["idempotency-replayed"] == "true"
+    reused = client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "refused"})
+    problem(reused, 422, code="idempotency_key_reused")
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 0
+
+
+def test_a_refusal_in_the_write_keeps_the_claim_and_its_answer_only(client, auth, session, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]  # owned by MYHT
+    headers = {"Idempotency-Key": "not-mine", **auth("editor", "CHFT")}
+    first = problem(client.post(_url(rec), json=_body(organisation_code=None), headers=headers), 403)
+    again = client.post(_url(rec), json=_body(organisation_code=None), headers=headers)
+    assert again.status_code == 403 and again.json() == first
+    assert again.headers["idempotency-replayed"] == "true"
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 0
+    assert session.exec(select(IdempotencyRecord.response_status)).all() == [403]
+
+
+def test_without_a_key_the_write_is_made_once_and_answered_as_with_one(client, kirklees):
+    rec = kirklees["recommendations"]["1.1"]
+    plain = client.post(_url(rec), json=_body(narrative="plain"))
+    keyed = client.post(_url(rec), json=_body(narrative="keyed"), headers={"Idempotency-Key": "k"})
+    assert plain.status_code == keyed.status_code == 201
+    assert plain.headers["content-type"] == keyed.headers["content-type"] == "application/json"
+    assert set(plain.json()) == set(keyed.json())
+    assert plain.json()["id"] + 1 == keyed.json()["id"]
