@@ -35,6 +35,7 @@ _OWNER = RecommendationOwner.__table__
 _ORGANISATION = Organisation.__table__
 _UPDATE = ProgressUpdate.__table__
 _EVIDENCE = EvidenceLink.__table__
+_REPORT = Report.__table__
 
 _OWNERS = (
     select(
@@ -109,6 +110,9 @@ _LATEST_STATUS = (
     .order_by(_UPDATE.c.reported_on.desc(), _UPDATE.c.id.desc())
     .limit(1)
 )
+_REPORT_DATES = select(_REPORT.c.review_start_date, _REPORT.c.published_date, _REPORT.c.received_date).where(
+    _REPORT.c.id == bindparam("report_id")
+)
 _INSERT_UPDATE = insert(_UPDATE).returning(_UPDATE.c.id)
 _SET_OWNER = (
     update(_OWNER)
@@ -133,7 +137,7 @@ def record_progress(
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
     recommendation = recommendation_rows.lock(session, recommendation_id)
-    report = session.get(Report, recommendation.report_id)
+    report = connection.execute(_REPORT_DATES, {"report_id": recommendation.report_id}).one()
     began = review_began(report.review_start_date, report.published_date, report.received_date)
     if problem := reported_on_problem(reported_on, began):
         raise InvalidInput(f"{problem}.", code="implausible_date")
