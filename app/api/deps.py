@@ -35,6 +35,7 @@ from app.services.as_of import AsOf
 from app.services.key_cache import CachedKey, KeyCache
 
 IDEMPOTENT_CONNECTION = "idempotent_connection"  # set by the idempotency middleware
+WRITE_ACTOR = "write_actor"  # the scope's state: a write's caller, authenticated by the write gate
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
 
@@ -146,13 +147,14 @@ CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 async def identify(
-    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
+    request: Request, session: Session | None, credentials: HTTPAuthorizationCredentials | None
 ) -> Actor:
     """Who is calling: the key's role and organisation, or an anonymous reader.
 
     The key comes from the Authorization header or, for reads only, from a browser's session
     cookie (the dashboard's sign-in): a cookie never authorises a write, so no other site can
-    make a signed-in browser change anything.
+    make a signed-in browser change anything. The database is read only for a key not in the
+    key cache, in ``session`` or, when None, in a session of its own.
     """
     request_id = getattr(request.state, "request_id", None)
     state = request.app.state
@@ -163,7 +165,7 @@ async def identify(
         api_key = cache.get(key_hash)
         if api_key is None:
             api_key = await run_in_threadpool(
-                _authenticate, session, credentials.credentials, settings.key_secret
+                _in_session, state, session, _authenticate, credentials.credentials, settings.key_secret
             )
             if api_key is None:
                 raise Unauthorized("The API key is not valid, or it has been revoked.", invalid_token=True)
@@ -203,7 +205,7 @@ def key_in_memory(state, token: str) -> CachedKey | None:
     return state.key_cache.get(key_hash_of(state, token))
 
 
-async def _session_key(request: Request, session: Session, cache: KeyCache, settings: Settings):
+async def _session_key(request: Request, session: Session | None, cache: KeyCache, settings: Settings):
     """The key a browser signed in with, while the session lasts and the key is not revoked."""
     if request.method not in SAFE_METHODS:
         return None
@@ -215,10 +217,17 @@ async def _session_key(request: Request, session: Session, cache: KeyCache, sett
     cache_key = f"session:{token.key_id}"
     api_key = cache.get(cache_key)
     if api_key is None:
-        api_key = await run_in_threadpool(_active_key, session, token.key_id)
+        api_key = await run_in_threadpool(_in_session, request.app.state, session, _active_key, token.key_id)
         if api_key is not None:
             cache.put(cache_key, api_key)
     return api_key
+
+
+def _in_session(state, session: Session | None, work: Callable[..., T], *args) -> T:
+    if session is not None:
+        return work(session, *args)
+    with state.open_session() as own:
+        return work(own, *args)
 
 
 def _cached(found) -> CachedKey:
@@ -247,11 +256,13 @@ def require(roles: frozenset[Role], *, read: bool = False):
     """A dependency admitting keys with one of ``roles`` (and anonymous readers, if allowed).
 
     It identifies the caller itself rather than through a further dependency: FastAPI's cost
-    is per dependency, on every request.
+    is per dependency, on every request. A write's caller the write gate has identified already.
     """
 
-    async def dependency(request: Request, session: SessionDep, credentials: CredentialsDep) -> Actor:
-        actor = await identify(request, session, credentials)
+    async def dependency(request: Request, credentials: CredentialsDep) -> Actor:
+        actor = request.scope.get("state", {}).get(WRITE_ACTOR)
+        if actor is None:
+            actor = await identify(request, None, credentials)
         admit(request.app.state.settings, actor, roles, read=read)
         return actor
 

@@ -13,13 +13,13 @@ from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.deps import admit, bearer_token, identify
+from app.api.deps import WRITE_ACTOR, admit, bearer_token, identify
 from app.api.problems import app_error_response, database_unavailable
 from app.domain.access import ANONYMOUS, WRITE_ROLES, Actor
 from app.errors import AppError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ACTOR = "write_actor"  # the scope's state: the authenticated caller of a write
+ACTOR = WRITE_ACTOR  # the scope's state: the authenticated caller of a write
 
 
 class WriteGateMiddleware:
@@ -52,7 +52,6 @@ class WriteGateMiddleware:
             actor = ANONYMOUS
         else:
             credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-            with request.app.state.open_session() as session:  # identify ends its transaction itself
-                actor = await identify(request, session, credentials)
+            actor = await identify(request, None, credentials)
         admit(request.app.state.settings, actor, WRITE_ROLES)
         return actor
