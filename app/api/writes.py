@@ -101,15 +101,24 @@ def _write_once(
         claim = pending.claim_on(connection)
         if claim.outcome is not Outcome.NEW:
             return answer_to_taken_key(request, claim)
-        # The service's commit is a savepoint's: a refusal rolls its work back and keeps the claim.
-        with Session(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        ) as session:
-            try:
+        claimed = connection.get_transaction()
+        try:
+            # The service's commit does not end the claim's transaction; this function commits it.
+            with Session(
+                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+            ) as session:
                 response = rendered(work(session), status_code)
-            except AppError as refused:
-                session.rollback()
-                response = app_error_response(request, refused)
+        except AppError as refused:
+            # Refusals are rare: rather than a savepoint around every write, the refused write goes
+            # with its claim, and the key is claimed again with the refusal as its answer.
+            connection.rollback()
+            response = app_error_response(request, refused)
+            taken = claim_with_answer(
+                pending, connection, response.status_code, response.raw_headers, response.body
+            )
+            return response if taken is None else answer_to_taken_key(request, taken)
+        if not claimed.is_active:  # the work ended the claim's transaction: commit nothing
+            raise RuntimeError("the write ended the transaction that holds its Idempotency-Key")
         pending.store.keep_answer(
             claim,
             status=response.status_code,
@@ -118,6 +127,21 @@ def _write_once(
         )
         connection.commit()
         return response
+
+
+def claim_with_answer(
+    pending: PendingClaim, connection: Connection, status: int, raw_headers: list, body: bytes
+) -> Claim | None:
+    """The key claimed with an answer given without writing anything, committed at once; or, if
+    another request took the key first, its claim."""
+    claim = pending.claim_on(connection)
+    if claim.outcome is not Outcome.NEW:
+        return claim
+    pending.store.keep_answer(
+        claim, status=status, headers=kept_headers(raw_headers), body=body.decode("utf-8", errors="replace")
+    )
+    connection.commit()
+    return None
 
 
 def rendered(model: BaseModel, status_code: int) -> Response:

@@ -80,7 +80,7 @@ def test_a_request_refused_before_the_route_keeps_its_answer_under_its_key(
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 0
 
 
-def test_a_refusal_in_the_write_keeps_the_claim_and_its_answer_only(client, auth, session, kirklees, problem):
+def test_a_refusal_in_the_write_is_kept_as_the_keys_answer_and_nothing_else(client, auth, session, kirklees, problem):
     rec = kirklees["recommendations"]["1.1"]  # owned by MYHT
     headers = {"Idempotency-Key": "not-mine", **auth("editor", "CHFT")}
     first = problem(client.post(_url(rec), json=_body(organisation_code=None), headers=headers), 403)

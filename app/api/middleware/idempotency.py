@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.deps import IDEMPOTENT_CONNECTION
 from app.api.middleware.write_gate import ACTOR
 from app.api.problems import database_unavailable, problem_response
-from app.api.writes import PENDING_CLAIM, PendingClaim, answer_to_taken_key, kept_headers
+from app.api.writes import PENDING_CLAIM, PendingClaim, answer_to_taken_key, claim_with_answer, kept_headers
 from app.services.idempotency import IdempotencyStore, Outcome
 
 HEADER = b"idempotency-key"
@@ -179,17 +179,5 @@ def _replayer(body: bytes) -> Receive:
 
 
 def _keep_refusal(pending: PendingClaim, status: int, raw_headers: list, body: bytes):
-    """Claim the key with an answer given before anything was written, in one transaction; the
-    key's claim if another request took it first, else None."""
     with pending.store.connect() as connection:
-        claim = pending.claim_on(connection)
-        if claim.outcome is not Outcome.NEW:
-            return claim
-        pending.store.keep_answer(
-            claim,
-            status=status,
-            headers=kept_headers(raw_headers),
-            body=body.decode("utf-8", errors="replace"),
-        )
-        connection.commit()
-        return None
+        return claim_with_answer(pending, connection, status, raw_headers, body)
