@@ -8,6 +8,7 @@ from sqlalchemy import event, func
 from sqlmodel import select
 
 from app.models import IdempotencyRecord, ProgressUpdate
+from app.services.encryption import IDEMPOTENT_ANSWERS, cipher
 
 API = "/api/v1"
 
@@ -80,7 +81,9 @@ def test_a_request_refused_before_the_route_keeps_its_answer_under_its_key(
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 0
 
 
-def test_a_refusal_in_the_write_is_kept_as_the_keys_answer_and_nothing_else(client, auth, session, kirklees, problem):
+def test_a_refusal_in_the_write_is_kept_as_the_keys_answer_and_nothing_else(
+    client, auth, session, kirklees, problem
+):
     rec = kirklees["recommendations"]["1.1"]  # owned by MYHT
     headers = {"Idempotency-Key": "not-mine", **auth("editor", "CHFT")}
     first = problem(client.post(_url(rec), json=_body(organisation_code=None), headers=headers), 403)
@@ -100,3 +103,25 @@ def test_without_a_key_the_write_is_made_once_and_answered_as_with_one(client, k
     assert plain.headers["content-type"] == keyed.headers["content-type"] == "application/json"
     assert set(plain.json()) == set(keyed.json())
     assert plain.json()["id"] + 1 == keyed.json()["id"]
+
+
+def test_the_same_key_with_another_update_is_refused_and_writes_nothing(client, session, kirklees, problem):
+    rec = kirklees["recommendations"]["1.1"]
+    first = client.post(_url(rec), json=_body(narrative="first"), headers={"Idempotency-Key": "twice"})
+    assert first.status_code == 201
+    other = client.post(_url(rec), json=_body(narrative="other"), headers={"Idempotency-Key": "twice"})
+    problem(other, 422, code="idempotency_key_reused")
+    session.rollback()
+    assert session.exec(select(ProgressUpdate.narrative)).all() == ["first"]
+
+
+def test_an_answer_kept_under_another_server_secret_is_refused_not_run_again(
+    client, app, session, kirklees, problem
+):
+    rec = kirklees["recommendations"]["1.1"]
+    assert client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "sealed"}).status_code == 201
+    store = app.state.idempotency_store
+    store.cipher = cipher("another secret key of at least 32 chars", IDEMPOTENT_ANSWERS)
+    problem(client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "sealed"}), 409, code="conflict")
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 1
