@@ -13,6 +13,7 @@ proves the client saw the current version.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
@@ -20,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from app.api.answer_scopes import portfolio
-from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, RecommendationDep, ReportDep
+from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, ReportDep
 from app.api.etags import holds_tag, listed_tags, resource_etag
 from app.api.middleware.answer_cache import (
     CACHE_CONTROL,
@@ -133,10 +134,15 @@ async def report_etag(
     _answer(if_none_match, response, resource_etag(report.version, as_of.day))
 
 
-async def recommendation_etag(
-    recommendation: RecommendationDep, response: Response, as_of: AsOfDep, if_none_match: IfNoneMatch = None
-) -> None:
-    _answer(if_none_match, response, resource_etag(recommendation.version, as_of.day))
+def resource_answer(body: bytes, version: int, day: date, if_none_match: str | None) -> Response:
+    """A resource's JSON, already encoded, tagged with its version and the day asked about;
+    NotModified when the client holds that tag."""
+    etag = resource_etag(version, day)
+    if holds_tag(if_none_match, etag):
+        raise NotModified(etag)
+    return Response(
+        body, media_type="application/json", headers={"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    )
 
 
 @dataclass(frozen=True)
@@ -176,5 +182,4 @@ async def if_match(request: Request) -> Precondition:
 CollectionETag = Annotated[None, Depends(collection_etag)]
 OrganisationETag = Annotated[None, Depends(organisation_etag)]
 ReportETag = Annotated[None, Depends(report_etag)]
-RecommendationETag = Annotated[None, Depends(recommendation_etag)]
 IfMatch = Annotated[Precondition, Depends(if_match)]

@@ -237,32 +237,49 @@ def _views(session: Session, rows, as_of: AsOf) -> list[RecommendationPublic]:
     ids = [recommendation.id for recommendation, _, _ in rows]
     owners = _owners_as_of(session, ids, as_of)
     citations = _citations(session, ids)
-    views = []
-    for recommendation, status, calendar_name in rows:
-        calendar = calendar_for(calendar_name)
-        state = deadline_state(
-            due=recommendation.due_date,
-            status=Status(status),
-            today=as_of.day,
-            calendar=calendar,
-            due_soon_working_days=as_of.due_soon_working_days,
+    return [
+        public_view(
+            recommendation, status, calendar, owners[recommendation.id], citations[recommendation.id], as_of
         )
-        original, current = recommendation.original_target_date, recommendation.target_date
-        slippage = calendar.working_days_between(original, current) if original and current else None
-        views.append(
-            RecommendationPublic(
-                **recommendation.model_dump(exclude={"position", "due_date", "status"}),
-                status=status,
-                owners=owners[recommendation.id],
-                citations=citations[recommendation.id],
-                slippage_working_days=slippage,
-                effective_due_date=recommendation.due_date,
-                as_of=as_of.day,
-                overdue=state.overdue,
-                days_overdue=state.days_overdue,
-                working_days_overdue=state.working_days_overdue,
-                due_soon=state.due_soon,
-                rag=state.rag,
-            )
-        )
-    return views
+        for recommendation, status, calendar in rows
+    ]
+
+
+def public_view(
+    recommendation, status: str, calendar_name: str, owners, citations, as_of: AsOf
+) -> RecommendationPublic:
+    """What every view of a recommendation shows: ``recommendation`` has the table's columns
+    (a row or the model), ``status`` is its status as of ``as_of``, ``calendar_name`` its
+    report's calendar; ``owners`` and ``citations`` are in order (models or their fields)."""
+    calendar = calendar_for(calendar_name)
+    state = deadline_state(
+        due=recommendation.due_date,
+        status=Status(status),
+        today=as_of.day,
+        calendar=calendar,
+        due_soon_working_days=as_of.due_soon_working_days,
+    )
+    original, current = recommendation.original_target_date, recommendation.target_date
+    slippage = calendar.working_days_between(original, current) if original and current else None
+    return RecommendationPublic(
+        id=recommendation.id,
+        report_id=recommendation.report_id,
+        ref=recommendation.ref,
+        text=recommendation.text,
+        section=recommendation.section,
+        status=status,
+        owners=owners,
+        citations=citations,
+        target_date=current,
+        original_target_date=original,
+        slippage_working_days=slippage,
+        effective_due_date=recommendation.due_date,
+        as_of=as_of.day,
+        overdue=state.overdue,
+        days_overdue=state.days_overdue,
+        working_days_overdue=state.working_days_overdue,
+        due_soon=state.due_soon,
+        rag=state.rag,
+        created_at=recommendation.created_at,
+        updated_at=recommendation.updated_at,
+    )

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api import answer_scopes
-from app.api.conditional import CollectionETag, RecommendationETag, computed_answer
+from app.api.conditional import CollectionETag, IfNoneMatch, computed_answer, resource_answer
 from app.api.deps import (
     IDEMPOTENT,
     AdminDep,
@@ -14,7 +14,6 @@ from app.api.deps import (
     ClockDep,
     IdPath,
     ReaderDep,
-    RecommendationDep,
     ReportDep,
     SessionDep,
     in_worker_thread,
@@ -37,6 +36,7 @@ from app.schemas.common import Day, Page
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
 from app.services import recommendations as service
 from app.services import reports
+from app.services.recommendation_detail import recommendation_detail
 from app.services.recommendations import RecommendationFilters, SortOrder
 
 router = APIRouter(tags=["recommendations"])
@@ -190,6 +190,12 @@ def create_recommendation(
 )
 @kept_answer(scopes=answer_scopes.recommendation)
 async def read_recommendation(
-    _etag: RecommendationETag, recommendation: RecommendationDep, session: SessionDep, as_of: AsOfDep
+    _: ReaderDep,
+    recommendation_id: IdPath,
+    session: SessionDep,
+    as_of: AsOfDep,
+    if_none_match: IfNoneMatch = None,
 ):
-    return await in_worker_thread(session, service.recommendation_view, session, recommendation, as_of=as_of)
+    # The view is read and encoded in one trip to a worker thread; FastAPI sends it as it is.
+    detail = await in_worker_thread(session, recommendation_detail, session, recommendation_id, as_of=as_of)
+    return resource_answer(detail.body, detail.version, as_of.day, if_none_match)
