@@ -35,6 +35,7 @@ from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
+from app.db.quick_reads import create_quick_reads
 from app.db.sessions import writers
 from app.logs import configure_logging
 from app.pages import install as install_pages
@@ -59,6 +60,7 @@ Every error is an RFC 9457 `application/problem+json` document.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     await app.state.change_counter.close()
+    app.state.quick_reads.close()
     app.state.engine.dispose()
 
 
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_usage_recorder = keys.usage_recorder(app.state.engine)
     app.state.clock = Clock(timezone=settings.timezone)
     app.state.change_counter = create_change_counter(app.state.engine)
+    app.state.quick_reads = create_quick_reads(app.state.engine)
     app.state.answer_store = AnswerStore()
     app.state.key_cache = KeyCache()
     app.state.resolve_host = webhook_network.resolve  # webhook URLs' hosts, checked at registration

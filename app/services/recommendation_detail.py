@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
 
-from sqlalchemy import JSON, Select, bindparam, select
+from sqlalchemy import JSON, Connection, Select, bindparam, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
-from sqlmodel import Session
 
 from app.errors import NotFound
 from app.models import Organisation, Recommendation, RecommendationCitation, RecommendationOwner, Report
@@ -125,9 +124,10 @@ class Detail:
     body: bytes
 
 
-def recommendation_detail(session: Session, recommendation_id: int, *, as_of: AsOf) -> Detail:
+def recommendation_detail(connection: Connection, recommendation_id: int, *, as_of: AsOf) -> Detail:
+    """One statement; 404 when there is no such recommendation."""
     query = _AS_OF_TODAY if as_of.is_current else _detail_query(as_of)
-    row = session.connection().execute(query, {"recommendation_id": recommendation_id}).one_or_none()
+    row = connection.execute(query, {"recommendation_id": recommendation_id}).one_or_none()
     if row is None:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
     owners = sorted(row.owners or (), key=itemgetter("position"))
