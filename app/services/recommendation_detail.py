@@ -9,6 +9,7 @@ of a recommendation shows (``recommendations.public_view``).
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from operator import itemgetter
 
 from sqlalchemy import JSON, Connection, Select, bindparam, select
@@ -116,6 +117,12 @@ def _detail_query(as_of: AsOf) -> Select:
 _AS_OF_TODAY = _detail_query(AsOf(day=date.max, today=date.max, due_soon_working_days=0))
 
 
+@lru_cache(maxsize=32)
+def _as_of_past_day(as_of: AsOf) -> Select:
+    # Building the statement costs several times what running it does: kept for the days asked about.
+    return _detail_query(as_of)
+
+
 @dataclass(frozen=True)
 class Detail:
     """The recommendation's version (its ETag's) and its public view as JSON."""
@@ -126,7 +133,7 @@ class Detail:
 
 def recommendation_detail(connection: Connection, recommendation_id: int, *, as_of: AsOf) -> Detail:
     """One statement; 404 when there is no such recommendation."""
-    query = _AS_OF_TODAY if as_of.is_current else _detail_query(as_of)
+    query = _AS_OF_TODAY if as_of.is_current else _as_of_past_day(as_of)
     row = connection.execute(query, {"recommendation_id": recommendation_id}).one_or_none()
     if row is None:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
