@@ -114,13 +114,18 @@ def _detail_query(as_of: AsOf) -> Select:
 
 # For any day from today on, the stored statuses are the answer and the query does not depend
 # on the day: built once. A past day reads the history, as of that day.
-_AS_OF_TODAY = _detail_query(AsOf(day=date.max, today=date.max, due_soon_working_days=0))
+AS_OF_TODAY = _detail_query(AsOf(day=date.max, today=date.max, due_soon_working_days=0))
 
 
 @lru_cache(maxsize=32)
 def _as_of_past_day(as_of: AsOf) -> Select:
     # Building the statement costs several times what running it does: kept for the days asked about.
     return _detail_query(as_of)
+
+
+def detail_statement(as_of: AsOf) -> Select:
+    """The statement reading the detail as of ``as_of`` (parameter: ``recommendation_id``)."""
+    return AS_OF_TODAY if as_of.is_current else _as_of_past_day(as_of)
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,17 @@ class Detail:
     body: bytes
 
 
-def recommendation_detail(connection: Connection, recommendation_id: int, *, as_of: AsOf) -> Detail:
-    """One statement; 404 when there is no such recommendation."""
-    query = _AS_OF_TODAY if as_of.is_current else _as_of_past_day(as_of)
-    row = connection.execute(query, {"recommendation_id": recommendation_id}).one_or_none()
+def detail_of(row, recommendation_id: int, *, as_of: AsOf) -> Detail:
+    """The detail from the row ``detail_statement(as_of)`` read; 404 when it read none."""
     if row is None:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
     owners = sorted(row.owners or (), key=itemgetter("position"))
     citations = sorted(row.citations or (), key=itemgetter("id"))
     view = public_view(row, row.status_as_of, row.calendar, owners, citations, as_of)
     return Detail(row.version, view.__pydantic_serializer__.to_json(view))
+
+
+def recommendation_detail(connection: Connection, recommendation_id: int, *, as_of: AsOf) -> Detail:
+    statement = detail_statement(as_of)
+    row = connection.execute(statement, {"recommendation_id": recommendation_id}).one_or_none()
+    return detail_of(row, recommendation_id, as_of=as_of)

@@ -1,7 +1,6 @@
 """Recommendations: across reports, a report's, one; created by admins."""
 
 from dataclasses import replace
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -37,7 +36,7 @@ from app.schemas.common import Day, Page
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
 from app.services import recommendations as service
 from app.services import reports
-from app.services.recommendation_detail import recommendation_detail
+from app.services.recommendation_detail import AS_OF_TODAY, detail_of, recommendation_detail
 from app.services.recommendations import RecommendationFilters, SortOrder
 
 router = APIRouter(tags=["recommendations"])
@@ -198,9 +197,11 @@ async def read_recommendation(
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ):
-    read = partial(recommendation_detail, recommendation_id=recommendation_id, as_of=as_of)
     if as_of.is_current:  # from the stored statuses: one indexed statement (app.db.quick_reads)
-        detail = await request.app.state.quick_reads.run(read)
+        row = await request.app.state.quick_reads.one(AS_OF_TODAY, {"recommendation_id": recommendation_id})
+        detail = detail_of(row, recommendation_id, as_of=as_of)
     else:  # from the history: more work, in a worker thread
-        detail = await in_worker_thread(session, lambda: read(session.connection()))
+        detail = await in_worker_thread(
+            session, lambda: recommendation_detail(session.connection(), recommendation_id, as_of=as_of)
+        )
     return resource_answer(detail.body, detail.version, as_of.day, if_none_match)
