@@ -60,7 +60,7 @@ Every error is an RFC 9457 `application/problem+json` document.
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     await app.state.change_counter.close()
-    app.state.quick_reads.close()
+    await app.state.quick_reads.close()
     app.state.engine.dispose()
 
 

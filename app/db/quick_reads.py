@@ -8,7 +8,8 @@ it sees one state of the database, and in WAL mode it never waits for a writer. 
 goes straight to the driver's connection, compiled once, and its columns are read back by
 their types, as SQLAlchemy reads them: SQLAlchemy's checkout, execution context and result
 wrapping cost several times what SQLite takes to answer. On PostgreSQL the statement is a
-network round trip: it runs in a worker thread, on a pooled connection.
+network round trip, awaited on the loop through psycopg's asynchronous connections (in
+autocommit: one round trip), from a small pool of their own.
 """
 
 import sqlite3
@@ -17,8 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import anyio.to_thread
+from psycopg import Error as PsycopgError
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Dialect, Engine, Select, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -31,7 +34,7 @@ class QuickReads(Protocol):
         columns; None when there is none."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class _Compiled:
 
     sql: str
     fixed: dict[str, Any]  # the parameters the statement itself holds
-    order: tuple[str, ...]  # the parameters' positions
+    order: tuple[str, ...]  # the parameters' positions, for a driver that takes them in order
     row: Callable[..., Any]
     processors: tuple[Callable[[Any], Any] | None, ...]  # each column's, as SQLAlchemy's result applies
 
@@ -56,9 +59,9 @@ class _Compiled:
             processors=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
         )
 
-    def parameters(self, given: Mapping[str, Any]) -> list[Any]:
+    def parameters(self, given: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
         values = {**self.fixed, **given}
-        return [values[name] for name in self.order]
+        return [values[name] for name in self.order] if self.order else values
 
     def read(self, values: tuple) -> Any:
         return self.row(
@@ -91,28 +94,54 @@ class SQLiteQuickReads:
             self._connection = self._engine.raw_connection().driver_connection
         return self._connection
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._connection = None
         self._engine.dispose()
 
 
-class WorkerThreadReads:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+class PostgresQuickReads:
+    """The pool opens on first use (it needs the running loop) and replaces connections broken
+    by an outage."""
+
+    def __init__(self, engine: Engine, *, size: int, timeout: float) -> None:
+        url = engine.url.render_as_string(hide_password=False)
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dialect = engine.dialect
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=size,
+            timeout=timeout,
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
+            open=False,
+            name="quick-reads",
+        )
+        self._opened = False
+        # Statements are module constants, compiled on first use.
+        self._compiled: dict[Select, _Compiled] = {}
 
     async def one(self, statement: Select, parameters: Mapping[str, Any]) -> Any | None:
-        def read() -> Any | None:
-            with self._engine.connect() as connection:
-                return connection.execute(statement, dict(parameters)).one_or_none()
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = _Compiled.of(statement, self._dialect)
+        try:
+            if not self._opened:
+                self._opened = True
+                await self._pool.open(wait=False)
+            async with self._pool.connection() as connection:
+                cursor = await connection.execute(compiled.sql, compiled.parameters(parameters))
+                values = await cursor.fetchone()
+        except (PsycopgError, PoolTimeout) as exc:
+            raise DatabaseUnavailable() from exc
+        return None if values is None else compiled.read(values)
 
-        return await anyio.to_thread.run_sync(read)
-
-    def close(self) -> None:
-        pass  # the application's engine is disposed of with the application
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()
 
 
 def create_quick_reads(engine: Engine) -> QuickReads:
     if engine.dialect.name == "sqlite":
         # A WAL reader does not wait for writers; past a second something is wrong, and the loop waits.
         return SQLiteQuickReads(engine.url.render_as_string(hide_password=False), timeout=1.0)
-    return WorkerThreadReads(engine)
+    return PostgresQuickReads(engine, size=4, timeout=5.0)

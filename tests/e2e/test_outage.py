@@ -67,6 +67,9 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
         reports = client.get(server.url("/api/v1/reports"), headers=server.headers)
         assert reports.status_code == 200, reports.text
         assert reports.json()["total"] >= 1
+        listed = client.get(server.url("/api/v1/recommendations?limit=1"), headers=server.headers)
+        detail_path = f"/api/v1/recommendations/{listed.json()['items'][0]['id']}"
+        assert client.get(server.url(detail_path), headers=server.headers).status_code == 200
 
         try:
             _pg_ctl("stop")
@@ -82,6 +85,8 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
             body = _check_unavailable(api)
             assert body.get("code") == "database_unavailable", body
             assert time.monotonic() - stopped < OUTAGE_DEADLINE
+
+            _check_unavailable(_poll(client, server, detail_path, 503, deadline))
 
             # A write during the outage is refused the same way.
             write = client.post(
@@ -105,6 +110,8 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
         reports = _poll(client, server, "/api/v1/reports", 200, deadline)
         assert reports is not None and reports.status_code == 200, reports.text if reports else "no answer"
         assert reports.json()["total"] >= 1
+        detail = _poll(client, server, detail_path, 200, deadline)
+        assert detail is not None and detail.status_code == 200, detail.text if detail else "no answer"
         # Several requests in a row, so every pooled connection gets exercised.
         for _ in range(5):
             again = client.get(server.url("/api/v1/reports"), headers=server.headers)
