@@ -13,6 +13,7 @@ from app.models.recommendation import (
 from app.models.reminder import Reminder, ReminderEmail
 from app.models.report import Report, ReportActionPlanOrganisation
 from app.models.scope_version import ScopeVersion
+from app.models.tally import OwnerDueTally, OwnerStatusTally, RecommendationTally
 from app.models.webhook import (
     WebhookAttempt,
     WebhookDelivery,
@@ -39,6 +40,9 @@ __all__ = [
     "ReminderEmail",
     "ReportActionPlanOrganisation",
     "ScopeVersion",
+    "OwnerDueTally",
+    "OwnerStatusTally",
+    "RecommendationTally",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -9,7 +9,7 @@ from app.domain.status import DecisionRefused, status_after_decision
 from app.errors import Conflict
 from app.models import AssuranceDecision, Recommendation, RecommendationOwner
 from app.schemas.assurance import DecisionCreate
-from app.services import audit, change_scopes, recommendation_rows
+from app.services import audit, change_scopes, recommendation_rows, tallies
 from app.services.paging import fetch_page
 
 
@@ -45,7 +45,8 @@ def decide(
     )
     session.add(decision)
     session.flush()
-    recommendation_rows.set_status(session, recommendation, new_status, event_on=today, now=now)
+    with tallies.kept(session, recommendation_ids=[recommendation.id]):
+        recommendation_rows.set_status(session, recommendation, new_status, event_on=today, now=now)
     audit.record(
         session,
         actor=actor,

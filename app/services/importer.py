@@ -62,7 +62,7 @@ from app.schemas.imports import (
 )
 from app.schemas.organisations import OrganisationCreate
 from app.schemas.recommendations import RecommendationCreate
-from app.services import audit, change_scopes, organisations, recommendations, reports, versions
+from app.services import audit, change_scopes, organisations, recommendations, reports, tallies, versions
 from app.services.import_plan import (
     ImportOptions,
     ImportPlan,
@@ -217,7 +217,8 @@ def _update(
     if "citations_changed" in kinds:
         _replace_citations(session, recommendation.id, data)
     if "owners_changed" in kinds:
-        _sync_owners(session, recommendation, data.owners, now)
+        with tallies.kept(session, recommendation_ids=[recommendation.id]):
+            _sync_owners(session, recommendation, data.owners, now)
     recommendation.updated_at = now
     versions.bump(recommendation)
     session.add(recommendation)
@@ -290,6 +291,7 @@ def _remove(
     recommendation = old.recommendation
     before = {**audit.snapshot(recommendation), "owners": old.owners, "citations": _dumped(old.citations)}
     touched = change_scopes.of_recommendation(session, recommendation.id)
+    tallies.removing(session, [recommendation.id])
     for model in (RecommendationCitation, RecommendationOwner):
         session.exec(delete(model).where(model.recommendation_id == recommendation.id))
     session.delete(recommendation)

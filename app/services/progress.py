@@ -9,6 +9,7 @@ from app.domain import scopes
 from app.domain.access import Actor, NotAllowed, acting_organisation
 from app.domain.report_dates import reported_on_problem, review_began
 from app.domain.status import TERMINAL_STATUSES, evidence_required, roll_up
+from app.domain.tallies import RecommendationState, change
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.models import (
     EvidenceLink,
@@ -24,7 +25,7 @@ from app.schemas.progress import (
     ProgressUpdateCreate,
     ProgressUpdatePublic,
 )
-from app.services import audit, change_scopes, recommendation_rows
+from app.services import audit, change_scopes, recommendation_rows, tallies
 from app.services.organisations import find_by_code
 from app.services.paging import fetch_page
 
@@ -110,9 +111,10 @@ _LATEST_STATUS = (
     .order_by(_UPDATE.c.reported_on.desc(), _UPDATE.c.id.desc())
     .limit(1)
 )
-_REPORT_DATES = select(_REPORT.c.review_start_date, _REPORT.c.published_date, _REPORT.c.received_date).where(
-    _REPORT.c.id == bindparam("report_id")
-)
+# The dates a progress update is checked against, and the calendar the tallies count it in.
+_REPORT_DATES = select(
+    _REPORT.c.review_start_date, _REPORT.c.published_date, _REPORT.c.received_date, _REPORT.c.calendar
+).where(_REPORT.c.id == bindparam("report_id"))
 _INSERT_UPDATE = insert(_UPDATE).returning(_UPDATE.c.id)
 _SET_OWNER = (
     update(_OWNER)
@@ -123,6 +125,14 @@ _SET_OWNER = (
         updated_at=bindparam("now"),
     )
 )
+
+
+def _state(report: Row, recommendation: Row, status, owners: list) -> RecommendationState:
+    return RecommendationState(
+        calendar=report.calendar, status=status, due_date=recommendation.due_date, owners=tuple(owners)
+    )
+
+
 def record_progress(
     session: Session,
     *,
@@ -180,8 +190,17 @@ def record_progress(
             "now": now,
         },
     )
-    status = roll_up(owner_status if o.id == owner.id else o.status for o in owners)
+    statuses = [(o.id, owner_status if o.id == owner.id else o.status) for o in owners]
+    status = roll_up(s for _, s in statuses)
     recommendation_rows.set_status(session, recommendation, status, event_on=reported_on, now=now)
+    # The row is locked: its status, due date and owners are as read above until commit.
+    tallies.apply(
+        connection,
+        change(
+            [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
+            [_state(report, recommendation, status, statuses)],
+        ),
+    )
     created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,

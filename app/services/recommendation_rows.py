@@ -25,6 +25,7 @@ _LOCKED = (
         _RECOMMENDATION.c.report_id,
         _RECOMMENDATION.c.ref,
         _RECOMMENDATION.c.status,
+        _RECOMMENDATION.c.due_date,
         _RECOMMENDATION.c.last_event_on,
     )
     .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
@@ -43,8 +44,9 @@ _SET_STATUS = (
 
 
 def lock(session: Session, recommendation_id: int) -> Row:
-    """The recommendation's ``id``, ``report_id``, ``ref``, ``status`` and ``last_event_on``, read
-    with a row lock so that concurrent writers take turns; 404 when there is none."""
+    """The recommendation's ``id``, ``report_id``, ``ref``, ``status``, ``due_date`` and
+    ``last_event_on``, read with a row lock so that concurrent writers take turns; 404 when there
+    is none."""
     recommendation = (
         session.connection().execute(_LOCKED, {"recommendation_id": recommendation_id}).one_or_none()
     )

@@ -24,7 +24,7 @@ from app.schemas.recommendations import (
     RecommendationPublic,
 )
 from app.services import as_of as as_of_sql
-from app.services import audit, change_scopes, versions
+from app.services import audit, change_scopes, tallies, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes, resolve_organisation
@@ -91,6 +91,7 @@ def add_recommendation(
         )
     versions.bump(report)  # its recommendation count changed
     session.add(report)
+    tallies.added(session, [recommendation.id])  # after the report's row (its calendar) is written
     audit.record(
         session,
         actor=actor,

@@ -1,3 +1,4 @@
+from contextlib import nullcontext
 from datetime import date, datetime
 
 from sqlalchemy import func
@@ -16,7 +17,7 @@ from app.schemas.reports import (
     SkippedDay,
     check_report_dates,
 )
-from app.services import audit, change_scopes, recommendation_rows, versions
+from app.services import audit, change_scopes, recommendation_rows, tallies, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
 from app.services.organisations import resolve_codes
@@ -113,16 +114,19 @@ def update_report(
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], except_id=report.id)
     codes = changes.pop("action_plan_organisations", None)
-    for field, value in changes.items():
-        setattr(report, field, value)
-    try:
-        check_report_dates(report)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    if codes is not None:
-        _set_action_plan_organisations(session, report, codes)
-    if DEADLINE_INPUTS & changes.keys():
-        _recompute_deadline(session, report)
+    deadline_moves = bool(DEADLINE_INPUTS & changes.keys())
+    # Its calendar and its recommendations' due dates are what the tallies count by.
+    with tallies.kept(session, report_id=report.id) if deadline_moves else nullcontext():
+        for field, value in changes.items():
+            setattr(report, field, value)
+        try:
+            check_report_dates(report)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+        if codes is not None:
+            _set_action_plan_organisations(session, report, codes)
+        if deadline_moves:
+            _recompute_deadline(session, report)
     report.updated_at = now
     session.add(report)
     audit.record(
@@ -160,7 +164,8 @@ def recompute_deadlines(session: Session, *, actor: Actor, now: datetime) -> lis
         if due == report.action_plan_due_date:
             continue
         before = audit.snapshot(report)
-        _recompute_deadline(session, report)
+        with tallies.kept(session, report_id=report.id):
+            _recompute_deadline(session, report)
         versions.bump(report)
         report.updated_at = now
         session.add(report)

@@ -9,7 +9,7 @@ from app.domain.report_dates import review_began, target_date_problem
 from app.errors import InvalidInput
 from app.models import Recommendation, Report, TargetDateRevision
 from app.schemas.assurance import TargetDateChange
-from app.services import audit, change_scopes, recommendation_rows, versions
+from app.services import audit, change_scopes, recommendation_rows, tallies, versions
 from app.services.paging import fetch_page
 from app.services.progress import acting_owner
 
@@ -56,13 +56,13 @@ def change_target_date(
         created_at=now,
     )
     session.add(revision)
-    recommendation.target_date = data.target_date
-    if recommendation.original_target_date is None:
-        recommendation.original_target_date = data.target_date
-    recommendation.due_date = data.target_date or report.action_plan_due_date
-    recommendation.updated_at = now
-    session.add(recommendation)
-    session.flush()
+    with tallies.kept(session, recommendation_ids=[recommendation.id]):
+        recommendation.target_date = data.target_date
+        if recommendation.original_target_date is None:
+            recommendation.original_target_date = data.target_date
+        recommendation.due_date = data.target_date or report.action_plan_due_date
+        recommendation.updated_at = now
+        session.add(recommendation)
     audit.record(
         session,
         actor=actor,
