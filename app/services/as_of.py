@@ -130,10 +130,10 @@ def due_soon_thresholds(as_of: AsOf) -> dict[str, date]:
     }
 
 
-def due_soon_limit(as_of: AsOf) -> ColumnElement:
+def due_soon_limit(as_of: AsOf, calendar: ColumnElement = Report.calendar) -> ColumnElement:
     """The last due date that is still "due soon", in the calendar of each row's report."""
     thresholds = due_soon_thresholds(as_of)
-    return case(*((Report.calendar == name, literal(day)) for name, day in thresholds.items()))
+    return case(*((calendar == name, literal(day)) for name, day in thresholds.items()))
 
 
 def is_due_soon(as_of: AsOf, status: ColumnElement) -> ColumnElement:
@@ -144,14 +144,21 @@ def is_due_soon(as_of: AsOf, status: ColumnElement) -> ColumnElement:
     )
 
 
-def rag(as_of: AsOf, status: ColumnElement) -> ColumnElement:
-    """The RAG colour; the query must join ``Report`` (for its calendar)."""
+def rag(
+    as_of: AsOf,
+    status: ColumnElement,
+    *,
+    due_date: ColumnElement = Recommendation.due_date,
+    calendar: ColumnElement = Report.calendar,
+) -> ColumnElement:
+    """The RAG colour; by default of ``Recommendation``, and the query must join ``Report`` (for
+    its calendar)."""
     return case(
         (status == Status.VERIFIED.value, literal(Rag.BLUE.value)),
         (status == Status.CLOSED_NOT_IMPLEMENTED.value, literal(Rag.GREY.value)),
         (status == Status.IMPLEMENTED.value, literal(Rag.GREEN.value)),
-        (Recommendation.due_date < as_of.day, literal(Rag.RED.value)),
-        (Recommendation.due_date <= due_soon_limit(as_of), literal(Rag.AMBER.value)),
+        (due_date < as_of.day, literal(Rag.RED.value)),
+        (due_date <= due_soon_limit(as_of, calendar), literal(Rag.AMBER.value)),
         else_=literal(Rag.GREEN.value),
     )
 

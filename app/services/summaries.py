@@ -4,12 +4,21 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Select, bindparam, func
+from sqlalchemy import ColumnElement, Select, bindparam, func, true
 from sqlmodel import Session, select
 
 from app.domain.deadlines import Rag, action_plan_state
 from app.domain.status import Status
-from app.models import Organisation, Recommendation, RecommendationOwner, Report, ReportActionPlanOrganisation
+from app.models import (
+    Organisation,
+    OwnerDueTally,
+    OwnerStatusTally,
+    Recommendation,
+    RecommendationOwner,
+    RecommendationTally,
+    Report,
+    ReportActionPlanOrganisation,
+)
 from app.schemas.summaries import (
     ActionPlan,
     ActionPlanStateCounts,
@@ -121,6 +130,70 @@ def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
     ]
 
 
+# As of today or later, the stored statuses are the statuses then, so the counts are sums over
+# the tallies (app.domain.tallies) the writes keep in step; zeros left behind are skipped.
+_RECOMMENDATION_TALLY = RecommendationTally.__table__
+_OWNER_STATUS_TALLY = OwnerStatusTally.__table__
+_OWNER_DUE_TALLY = OwnerDueTally.__table__
+_ORGANISATION = Organisation.__table__
+
+
+def _tallied_recommendation_counts(session: Session, as_of: AsOf) -> dict:
+    tally = _RECOMMENDATION_TALLY
+    colour = sql.rag(as_of, tally.c.status, due_date=tally.c.due_date, calendar=tally.c.calendar)
+    rows = select(tally.c.status, colour.label("rag"), tally.c.n).where(tally.c.n != 0).subquery()
+    return _counts(
+        session.connection().execute(
+            select(rows.c.status, rows.c.rag, func.sum(rows.c.n)).group_by(rows.c.status, rows.c.rag)
+        )
+    )
+
+
+def _tallied_breakdown(
+    session: Session, as_of: AsOf, organisation_id: int | None = None
+) -> list[OrganisationBreakdown]:
+    """``_organisation_breakdown`` as of a current date: of every organisation, or of one."""
+    connection = session.connection()
+    statuses, due = _OWNER_STATUS_TALLY, _OWNER_DUE_TALLY
+    one = organisation_id is not None
+    overdue = dict(
+        connection.execute(
+            select(due.c.organisation_id, func.sum(due.c.n))
+            .where(due.c.due_date < as_of.day, due.c.n != 0)
+            .where(due.c.organisation_id == organisation_id if one else true())
+            .group_by(due.c.organisation_id)
+        ).all()
+    )
+    rows = connection.execute(
+        select(
+            _ORGANISATION.c.id,
+            _ORGANISATION.c.code,
+            _ORGANISATION.c.name,
+            statuses.c.owner_status,
+            statuses.c.n,
+        )
+        .join(statuses, statuses.c.organisation_id == _ORGANISATION.c.id)
+        .where(statuses.c.n != 0)
+        .where(statuses.c.organisation_id == organisation_id if one else true())
+        .order_by(_ORGANISATION.c.code)
+    )
+    breakdown: dict[int, dict] = {}
+    for row_id, code, name, owner_status, n in rows:
+        entry = breakdown.setdefault(
+            row_id, {"organisation_id": row_id, "code": code, "name": name, "by_status": {}}
+        )
+        entry["by_status"][owner_status] = n
+    return [
+        OrganisationBreakdown(
+            **{k: e[k] for k in ("organisation_id", "code", "name")},
+            recommendations=sum(e["by_status"].values()),
+            by_status=OwnerStatusCounts(**e["by_status"]),
+            overdue=overdue.get(e["organisation_id"], 0),
+        )
+        for e in breakdown.values()
+    ]
+
+
 def _action_plan_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> ActionPlanStateCounts:
     state = sql.action_plan_state(as_of).label("state")
     rows = select(state).select_from(Report).where(*where).subquery()
@@ -171,12 +244,18 @@ def report_summary(session: Session, *, report: Report, as_of: AsOf) -> ReportSu
 
 
 def portfolio_summary(session: Session, *, as_of: AsOf) -> PortfolioSummary:
+    if as_of.is_current:
+        organisations = _tallied_breakdown(session, as_of)
+        counts = _tallied_recommendation_counts(session, as_of)
+    else:
+        organisations = _organisation_breakdown(session, as_of)
+        counts = _recommendation_counts(session, as_of)
     return PortfolioSummary(
         as_of=as_of.day,
         reports=session.exec(select(func.count()).select_from(Report)).one(),
         action_plans=_action_plan_counts(session, as_of),
-        organisations=_organisation_breakdown(session, as_of),
-        **_recommendation_counts(session, as_of),
+        organisations=organisations,
+        **counts,
     )
 
 
@@ -187,7 +266,10 @@ def organisation_summary(session: Session, *, organisation: Organisation, as_of:
         )
     )
     counts = _recommendation_counts(session, as_of, owned)
-    own = _organisation_breakdown(session, as_of, RecommendationOwner.organisation_id == organisation.id)
+    if as_of.is_current:
+        own = _tallied_breakdown(session, as_of, organisation.id)
+    else:
+        own = _organisation_breakdown(session, as_of, RecommendationOwner.organisation_id == organisation.id)
     mine = own[0] if own else None
     required = Report.id.in_(
         select(ReportActionPlanOrganisation.report_id).where(
