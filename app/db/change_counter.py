@@ -12,21 +12,15 @@ connections, from a small pool of their own.
 """
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
 
 from psycopg import AsyncConnection
-from psycopg import Error as PsycopgError
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Engine
 
+from app.db.loop_connections import PostgresLoopPool, SQLiteLoopConnection
 from app.domain.scopes import PORTFOLIO
-from app.errors import DatabaseUnavailable
 from app.services import change_scopes
 
 Versions = dict[str, int]
@@ -43,37 +37,19 @@ class ChangeCounter(Protocol):
 
 
 class SQLiteChangeCounter:
-    """One statement with no transaction around it (SQLite makes it its own): a few tens of
-    microseconds, in WAL mode never waiting for a writer.
-
-    It has a connection of its own, outside the application's pool: the event loop must never
-    wait for a pooled connection while worker threads hold them all. The statement goes straight
-    to the driver's connection: SQLAlchemy's checkout, execution context and result wrapping
-    cost several times what SQLite takes to answer, on every poll."""
+    """One statement on a connection of its own (``SQLiteLoopConnection``): a few tens of
+    microseconds, in WAL mode never waiting for a writer."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
-        self._engine = create_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": timeout}
-        )
-        self._connection: sqlite3.Connection | None = None
+        self._connection = SQLiteLoopConnection(url, timeout=timeout)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
         scopes = frozenset(scopes)
         names = change_scopes.asked(scopes)
-        try:
-            rows = self._driver().execute(_sqlite_versions(len(names)), names).fetchall()
-        except (sqlite3.Error, DBAPIError) as exc:
-            raise DatabaseUnavailable() from exc
-        return change_scopes.tag(scopes, rows)
-
-    def _driver(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = self._engine.raw_connection().driver_connection
-        return self._connection
+        return change_scopes.tag(scopes, self._connection.fetch(_sqlite_versions(len(names)), names))
 
     async def close(self) -> None:
-        self._connection = None
-        self._engine.dispose()
+        self._connection.close()
 
 
 @lru_cache(maxsize=16)
@@ -132,22 +108,11 @@ class CoalescedReads:
 
 
 class PostgresChangeCounter:
-    """Autocommit connections, so the read is one round trip, shared by the reads asked for
-    together (``CoalescedReads``); the pool opens on first use (it needs the running loop) and
-    replaces connections broken by an outage."""
+    """Autocommit connections of its own (``PostgresLoopPool``), so the read is one round trip,
+    shared by the reads asked for together (``CoalescedReads``)."""
 
     def __init__(self, url: str, *, size: int, timeout: float) -> None:
-        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._pool = AsyncConnectionPool(
-            conninfo,
-            min_size=1,
-            max_size=size,
-            timeout=timeout,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-            open=False,
-            name="change-counter",
-        )
-        self._opened = False
+        self._pool = PostgresLoopPool(url, size=size, timeout=timeout, name="change-counter")
         self._reads = CoalescedReads(self._query)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
@@ -156,18 +121,11 @@ class PostgresChangeCounter:
         return change_scopes.tag(scopes, versions.items())
 
     async def _query(self, names: tuple[str, ...]) -> Versions:
-        try:
-            if not self._opened:
-                self._opened = True
-                await self._pool.open(wait=False)
-            async with self._pool.connection() as connection:
-                return await _read(connection, names)
-        except (PsycopgError, PoolTimeout) as exc:
-            raise DatabaseUnavailable() from exc
+        async with self._pool.connection() as connection:
+            return await _read(connection, names)
 
     async def close(self) -> None:
-        if self._opened:
-            await self._pool.close()
+        await self._pool.close()
 
 
 _POSTGRES_VERSIONS = change_scopes.versions_sql(0, dialect="postgresql")
