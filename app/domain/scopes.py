@@ -17,6 +17,13 @@ The rules, all here:
   counter); an answer that may read anything depends on it.
 - ``EVERYTHING``: a write this module cannot place (an entity it does not know). Every answer
   depends on it, whatever else it declares.
+- ``FIGURES``, the current figures: what a summary as of today or later counts (each
+  recommendation's status, effective due date and report calendar, each owner's status; the
+  reports, their action-plan dates and calendars), which is also all that decides which
+  recommendations a list across reports as of today or later holds, and in which order
+  (statuses, due dates, calendars, owners, reports and positions). Every report change and
+  every recommendation change touch it, except a change the writer knows moved no count (a
+  progress update that leaves every status as it was: ``counts_moved=False``).
 - A recommendation (its rows, owners' statuses, progress, evidence, decisions, target dates):
   the recommendation, its report, and each organisation owning it (before and after the write).
 - A report (its fields, deadline, action-plan organisations): the report, each of its
@@ -25,6 +32,20 @@ The rules, all here:
 - An organisation (created or changed): the organisation, and ``ORGANISATIONS``, which every
   answer embedding organisation codes or names depends on.
 - API keys and webhook endpoints and deliveries: no shared answer shows them; only PORTFOLIO.
+
+What an answer reads:
+
+- The portfolio summary as of today or later: ``FIGURES`` and ``ORGANISATIONS`` (their codes
+  and names); as of a past day, ``PORTFOLIO`` (history: a backdated update changes it while
+  no current figure moves).
+- A list across reports as of today or later: which items, and in which order, follows
+  ``FIGURES`` and ``ORGANISATIONS`` (an owner named by code), but each item shows its own
+  recommendation's fields (``updated_at`` moves on every progress update). So it reads
+  ``LISTED`` as well: the scopes of the recommendations it lists, known once it is computed
+  (``listing``). Such an answer is kept only when none of its scopes, read after computing,
+  is newer than the change counter read before (``listed_tag``): nothing it read can then have
+  changed while it was computed, and its tag, the largest version among them, is the same
+  in every worker process for the same state.
 """
 
 from collections.abc import Iterable
@@ -32,6 +53,9 @@ from collections.abc import Iterable
 PORTFOLIO = "portfolio"
 EVERYTHING = "everything"
 ORGANISATIONS = "organisations"
+FIGURES = "figures"
+# Not a scope a write touches: "and the scopes of the recommendations the answer lists".
+LISTED = "listed"
 
 # What no cached answer embeds: their writes move PORTFOLIO only.
 CONTENT_FREE_ENTITIES = frozenset({"api_key", "webhook_endpoint", "webhook_delivery"})
@@ -51,9 +75,17 @@ def recommendation(recommendation_id: int) -> str:
     return f"recommendation:{recommendation_id}"
 
 
-def recommendation_change(*, recommendation_id: int, report_id: int, owner_ids: Iterable[int]) -> Scopes:
+def recommendation_change(
+    *, recommendation_id: int, report_id: int, owner_ids: Iterable[int], counts_moved: bool = True
+) -> Scopes:
+    """``counts_moved=False`` only from a writer that knows the change moved no count (no tally)."""
     return frozenset(
-        {recommendation(recommendation_id), report(report_id), *(organisation(o) for o in owner_ids)}
+        {
+            recommendation(recommendation_id),
+            report(report_id),
+            *(organisation(o) for o in owner_ids),
+            *([FIGURES] if counts_moved else []),
+        }
     )
 
 
@@ -63,6 +95,7 @@ def report_change(
     """``organisation_ids``: those owning any of its recommendations or due its action plan."""
     return frozenset(
         {
+            FIGURES,
             report(report_id),
             *(recommendation(r) for r in recommendation_ids),
             *(organisation(o) for o in organisation_ids),
@@ -88,3 +121,28 @@ def answer_version(scopes: Iterable[str], versions: dict[str, int], counter: int
         return counter
     floor = versions.get(EVERYTHING, 0)
     return max([floor, *(versions.get(scope, floor) for scope in scopes)])
+
+
+def portfolio_figures(*, current: bool) -> Scopes:
+    """What the portfolio summary reads, as of today or later (``current``) or a past day."""
+    return frozenset({FIGURES, ORGANISATIONS}) if current else frozenset({PORTFOLIO})
+
+
+def across_reports(*, current: bool) -> Scopes:
+    """What a list of recommendations across reports reads, as of today or later or a past day."""
+    return frozenset({FIGURES, ORGANISATIONS, LISTED}) if current else frozenset({PORTFOLIO})
+
+
+def listing(answer_scopes: Iterable[str], recommendation_ids: Iterable[int]) -> Scopes:
+    """What an answer reading ``LISTED`` reads once it lists ``recommendation_ids``."""
+    return frozenset(
+        {*(set(answer_scopes) - {LISTED}), *(recommendation(r) for r in recommendation_ids)}
+    )
+
+
+def listed_tag(version: int, counter_before: int) -> int | None:
+    """The tag of a listed answer whose scopes, read after computing it, have ``version``
+    (``answer_version``), when the change counter read before computing it was
+    ``counter_before``; None when a write touched them meanwhile: the answer may be older or
+    newer than that write, so no tag names it."""
+    return version if version <= counter_before else None

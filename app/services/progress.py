@@ -194,13 +194,11 @@ def record_progress(
     status = roll_up(s for _, s in statuses)
     recommendation_rows.set_status(session, recommendation, status, event_on=reported_on, now=now)
     # The row is locked: its status, due date and owners are as read above until commit.
-    tallies.apply(
-        connection,
-        change(
-            [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
-            [_state(report, recommendation, status, statuses)],
-        ),
+    counts = change(
+        [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
+        [_state(report, recommendation, status, statuses)],
     )
+    tallies.apply(connection, counts)
     created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,
@@ -217,6 +215,7 @@ def record_progress(
             recommendation_id=recommendation.id,
             report_id=recommendation.report_id,
             owner_ids=[o.id for o in owners],
+            counts_moved=bool(counts),  # most updates restate a status: the figures stay
         ),
     )
     session.commit()

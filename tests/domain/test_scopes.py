@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain import scopes
-from app.domain.scopes import EVERYTHING, ORGANISATIONS, PORTFOLIO
+from app.domain.scopes import EVERYTHING, FIGURES, LISTED, ORGANISATIONS, PORTFOLIO
 
 
 @pytest.mark.parametrize(
@@ -13,12 +13,23 @@ from app.domain.scopes import EVERYTHING, ORGANISATIONS, PORTFOLIO
     [
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3, 4]),
-            {"recommendation:7", "report:2", "organisation:3", "organisation:4"},
+            {"recommendation:7", "report:2", "organisation:3", "organisation:4", FIGURES},
         ),
-        (scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[]), {"recommendation:7", "report:2"}),
+        (
+            scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[]),
+            {"recommendation:7", "report:2", FIGURES},
+        ),
+        (
+            scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3], counts_moved=False),
+            {"recommendation:7", "report:2", "organisation:3"},
+        ),
         (
             scopes.report_change(report_id=2, recommendation_ids=[7, 8], organisation_ids=[3]),
-            {"report:2", "recommendation:7", "recommendation:8", "organisation:3"},
+            {"report:2", "recommendation:7", "recommendation:8", "organisation:3", FIGURES},
+        ),
+        (
+            scopes.report_change(report_id=2, recommendation_ids=[], organisation_ids=[]),
+            {"report:2", FIGURES},
         ),
         (scopes.organisation_change(3), {"organisation:3", ORGANISATIONS}),
         (scopes.unplaced_change("api_key"), set()),
@@ -31,7 +42,9 @@ def test_what_each_write_touches(touched, expected):
     assert touched == expected
 
 
-NAMES = st.sampled_from(["report:1", "report:2", "organisation:1", "recommendation:1", ORGANISATIONS, EVERYTHING])
+NAMES = st.sampled_from(
+    ["report:1", "report:2", "organisation:1", "recommendation:1", ORGANISATIONS, FIGURES, EVERYTHING]
+)
 
 
 @given(
@@ -54,3 +67,74 @@ def test_a_tag_moves_exactly_when_a_write_touches_what_the_answer_reads(versions
 def test_a_scope_never_touched_is_as_new_as_everything(versions, read):
     floor = versions.get(EVERYTHING, 0)
     assert scopes.answer_version(read, versions, 10**6) >= floor
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        (scopes.portfolio_figures(current=True), {FIGURES, ORGANISATIONS}),
+        (scopes.portfolio_figures(current=False), {PORTFOLIO}),
+        (scopes.across_reports(current=True), {FIGURES, ORGANISATIONS, LISTED}),
+        (scopes.across_reports(current=False), {PORTFOLIO}),
+        (
+            scopes.listing({FIGURES, ORGANISATIONS, LISTED}, [4, 9]),
+            {FIGURES, ORGANISATIONS, "recommendation:4", "recommendation:9"},
+        ),
+        (scopes.listing({FIGURES, ORGANISATIONS, LISTED}, []), {FIGURES, ORGANISATIONS}),
+    ],
+)
+def test_what_each_answer_reads(read, expected):
+    assert read == expected
+
+
+def test_a_count_neutral_progress_update_leaves_the_current_figures_but_not_the_past():
+    neutral = scopes.recommendation_change(
+        recommendation_id=7, report_id=2, owner_ids=[3], counts_moved=False
+    )
+    assert not neutral & scopes.portfolio_figures(current=True)
+    versions = {FIGURES: 5, ORGANISATIONS: 3}
+    after = {**versions, **dict.fromkeys(neutral, 9)}
+    current = scopes.portfolio_figures(current=True)
+    assert scopes.answer_version(current, after, 9) == scopes.answer_version(current, versions, 8) == 5
+    past = scopes.portfolio_figures(current=False)
+    assert scopes.answer_version(past, after, 9) != scopes.answer_version(past, versions, 8)
+
+
+@pytest.mark.parametrize(
+    ("version", "counter_before", "tag"),
+    [
+        (40, 50, 40),  # nothing it read moved since before it was computed
+        (50, 50, 50),  # the newest write touched it, and was committed before
+        (51, 50, None),  # a write touched it while it was computed
+    ],
+)
+def test_a_listed_answer_is_tagged_only_if_nothing_it_read_moved_while_computed(version, counter_before, tag):
+    assert scopes.listed_tag(version, counter_before) == tag
+
+
+LISTED_IDS = st.frozensets(st.integers(1, 4))
+RECOMMENDATIONS = [f"recommendation:{i}" for i in range(1, 5)]
+
+
+@given(
+    versions=st.dictionaries(
+        st.sampled_from([FIGURES, ORGANISATIONS, EVERYTHING, *RECOMMENDATIONS]), st.integers(0, 100)
+    ),
+    listed=LISTED_IDS,
+    touched=st.frozensets(st.sampled_from([FIGURES, ORGANISATIONS, EVERYTHING, *RECOMMENDATIONS])),
+)
+def test_a_listed_answer_tag_moves_exactly_when_what_it_read_moves(versions, listed, touched):
+    """Tags of listed answers are versions: a write after it moves the tag iff it touched one of
+    its scopes, and a tag never goes back."""
+    read = scopes.listing(scopes.across_reports(current=True), listed)
+    counter = max([0, *versions.values()])
+    before = scopes.listed_tag(scopes.answer_version(read, versions, counter), counter)
+    assert before is not None
+    event = counter + 1
+    after_versions = {**versions, **dict.fromkeys(touched, event)}
+    after = scopes.listed_tag(scopes.answer_version(read, after_versions, event), event)
+    assert (after != before) == bool(touched & (read | {EVERYTHING}))
+    assert after >= before
+    # Read after a write it did not see, the same answer gets no tag at all.
+    if touched & (read | {EVERYTHING}):
+        assert scopes.listed_tag(scopes.answer_version(read, after_versions, event), counter) is None
