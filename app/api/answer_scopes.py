@@ -1,8 +1,10 @@
-"""What each cached answer reads, as scopes (``app.domain.scopes``), from its URL alone.
+"""What each cached answer reads, as scopes (``app.domain.scopes``), from its URL and whether
+the date asked for is current (today or later) alone.
 
 SharedAnswerMiddleware tags an answer before routing, so nothing here queries: a scope comes
 from a path or query parameter, and where the URL does not pin the answer down (an id that is
-no id, a list across reports) the answer reads PORTFOLIO, which every write moves.
+no id) the answer reads PORTFOLIO, which every write moves. A list across reports as of a
+current date reads ``LISTED`` too: the scopes of what it lists, known once it is computed.
 """
 
 from collections.abc import Callable, Mapping
@@ -12,39 +14,47 @@ from starlette.datastructures import QueryParams
 from app.domain import scopes
 from app.domain.bounds import as_id
 
-AnswerScopes = Callable[[Mapping[str, str], QueryParams], frozenset[str]]
+# (path parameters, query parameters, whether the date asked for is current) -> scopes read
+AnswerScopes = Callable[[Mapping[str, str], QueryParams, bool], frozenset[str]]
 
 _PORTFOLIO = frozenset({scopes.PORTFOLIO})
 
 
-def portfolio(_path: Mapping[str, str], _query: QueryParams) -> frozenset[str]:
-    """Anything at all: the whole portfolio's figures, every report's, every key's."""
+def portfolio(_path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
+    """Anything at all: every report's, every key's."""
     return _PORTFOLIO
 
 
-def organisation_directory(_path: Mapping[str, str], _query: QueryParams) -> frozenset[str]:
+def portfolio_figures(_path: Mapping[str, str], _query: QueryParams, current: bool) -> frozenset[str]:
+    """The whole portfolio's figures: the current ones, or (as of a past day) its history."""
+    return scopes.portfolio_figures(current=current)
+
+
+def organisation_directory(_path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
     """The organisations' own fields only."""
     return frozenset({scopes.ORGANISATIONS})
 
 
-def organisation(path: Mapping[str, str], _query: QueryParams) -> frozenset[str]:
+def organisation(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
     """One organisation's own fields and what it owns or owes."""
     organisation_id = as_id(path.get("organisation_id", ""))
     return _PORTFOLIO if organisation_id is None else frozenset({scopes.organisation(organisation_id)})
 
 
-def report(path: Mapping[str, str], _query: QueryParams) -> frozenset[str]:
+def report(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
     """One report, its recommendations, and the codes and names of their owners."""
     return _report(path.get("report_id", ""))
 
 
-def report_in_query(_path: Mapping[str, str], query: QueryParams) -> frozenset[str]:
-    """Recommendations across reports, or of the one report the query names."""
+def report_in_query(_path: Mapping[str, str], query: QueryParams, current: bool) -> frozenset[str]:
+    """Recommendations of the one report the query names, or across reports."""
     asked = query.getlist("report_id")
-    return _report(asked[0]) if len(asked) == 1 else _PORTFOLIO
+    if len(asked) == 1:
+        return _report(asked[0])
+    return scopes.across_reports(current=current) if not asked else _PORTFOLIO
 
 
-def recommendation(path: Mapping[str, str], _query: QueryParams) -> frozenset[str]:
+def recommendation(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
     """One recommendation (and what hangs under it), with its owners' codes and names."""
     recommendation_id = as_id(path.get("recommendation_id", ""))
     if recommendation_id is None:

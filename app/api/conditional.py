@@ -5,13 +5,15 @@ A single resource's ETag is its version and the date the figures are for
 new day make a new tag. Lists and summaries get a weak ETag from the newest
 version of the scopes they read (``app.domain.scopes``; the change counter, the
 newest audit event, for those that may read anything), the query and the date,
-so a poll that finds nothing new costs one index lookup and no body.
+so a poll that finds nothing new costs one index lookup and no body. A list whose
+answer reads what it lists (``app.domain.scopes.LISTED``) is tagged once computed
+(``computed_answer``).
 If-Match compares the version part, so a tag fetched on another day still
 proves the client saw the current version.
 """
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -28,8 +30,10 @@ from app.api.middleware.answer_cache import (
     AnswerKey,
     answer_key,
     answer_origin,
+    listed_answer,
     scopes_read_by,
 )
+from app.domain import scopes
 from app.domain.bounds import as_id
 from app.errors import PreconditionFailed, PreconditionRequired
 
@@ -73,12 +77,16 @@ async def collection_etag(
     key: AnswerKey | None = getattr(request.state, "answer_key", None)
     if key is None or key.day != as_of.day:
         answer_scopes = scopes_read_by(request.scope["route"].endpoint) or portfolio
-        version = await request.app.state.change_counter.read(
-            answer_scopes(request.path_params, request.query_params)
-        )
-        key = answer_key(version, request.url.path, request.query_params.multi_items(), as_of.day)
+        wanted = answer_scopes(request.path_params, request.query_params, as_of.is_current)
+        listed = scopes.LISTED in wanted
+        counter = request.app.state.change_counter
+        version = await (counter.read() if listed else counter.read(wanted))
+        query = request.query_params.multi_items()
+        key = answer_key(version, request.url.path, query, as_of.day, listed=listed)
         request.state.answer_key = key
-    _answer(if_none_match, response, key.etag)
+        request.state.listed = wanted if listed else None
+    if getattr(request.state, "listed", None) is None:
+        _answer(if_none_match, response, key.etag)
 
 
 @dataclass(frozen=True)
@@ -111,15 +119,43 @@ def _as_json(request: Request, content: object) -> Answer:
     return Answer(body, known_total=total)
 
 
-async def computed_answer(request: Request, compute: Callable[[], object]) -> Answer:
+async def computed_answer(
+    request: Request,
+    compute: Callable[[], object],
+    *,
+    response: Response | None = None,
+    listed: Callable[[object], Iterable[int]] | None = None,
+) -> Answer:
     """The answer SharedAnswerMiddleware holds for this request's key, when the middleware could
     not settle the caller itself (an API key due for a fresh check, say): the route has now.
     Else ``compute()`` (it queries) and its serialisation, in one worker thread: a summary's
-    validation would otherwise take a second trip to the thread pool."""
-    stored = request.app.state.answer_store.get(request.state.answer_key, answer_origin(request))
-    if stored is not None and stored.body is not None:
-        return Answer(stored.body)
-    return await run_in_threadpool(lambda: _as_json(request, compute()))
+    validation would otherwise take a second trip to the thread pool.
+
+    An answer reading what it lists (``LISTED``: ``listed`` names the recommendations in what
+    ``compute()`` returned) is tagged here, by the versions of the scopes it read, read now."""
+    key: AnswerKey = request.state.answer_key
+    wanted = getattr(request.state, "listed", None)
+    if wanted is None:
+        stored = request.app.state.answer_store.get(key, answer_origin(request))
+        if stored is not None and stored.body is not None:
+            return Answer(stored.body)
+        return await run_in_threadpool(lambda: _as_json(request, compute()))
+    if listed is None or response is None:
+        raise TypeError("a route whose answer reads what it lists must say what it lists, and where")
+
+    def computed() -> tuple[Answer, list[int]]:
+        content = compute()
+        return _as_json(request, content), list(listed(content))
+
+    answer, ids = await run_in_threadpool(computed)
+    read = scopes.listing(wanted, ids)
+    tag = scopes.listed_tag(await request.app.state.change_counter.read(read), key.version)
+    if tag is None:  # a write touched what it lists meanwhile: no tag names this answer
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        return answer
+    listed_answer(request.state, read, tag)
+    _answer(request.headers.get("if-none-match"), response, AnswerKey(tag, key.digest, key.day).etag)
+    return answer
 
 
 async def organisation_etag(

@@ -141,7 +141,9 @@ def test_a_report_change_moves_its_recommendations_and_their_owners_only(client,
 def _detail_key(session, clock, recommendation_id: int) -> AnswerKey:
     session.rollback()  # a fresh snapshot
     path = f"{API}/recommendations/{recommendation_id}"
-    wanted = answer_scopes.recommendation({"recommendation_id": str(recommendation_id)}, QueryParams(""))
+    wanted = answer_scopes.recommendation(
+        {"recommendation_id": str(recommendation_id)}, QueryParams(""), True
+    )
     return answer_key(change_scopes.answer_version(session.connection(), wanted), path, [], clock.today())
 
 

@@ -12,6 +12,12 @@ stay. A route's first answer for a key still goes through routing, validation an
 route, so a key is only ever answered from memory once the route has found the request
 valid and answered it.
 
+A list across reports as of a current date reads, besides the figures, the recommendations it
+lists (``app.domain.scopes.LISTED``), known only once it is computed. The route reads the
+change counter before computing it and its scopes' versions after (``listed_answer``): it is
+tagged, and kept with its scopes, only when none moved meanwhile. The next request for it
+reads those scopes' versions: while their tag holds, the kept answer is the current one.
+
 Per request this costs one read of the scope versions on the event loop and a key-cache
 lookup, against a dependency graph and a worker thread for the route. Anything it cannot
 settle from memory (an API key not in the key cache or due to have its use
@@ -38,6 +44,7 @@ from app.api.etags import holds_tag
 from app.api.middleware.request_context import ROUTE_TEMPLATE
 from app.api.problems import app_error_response
 from app.domain.access import ANONYMOUS, READ_ROLES
+from app.domain.scopes import LISTED
 from app.errors import AppError, DatabaseUnavailable
 
 CACHE_CONTROL = "private, no-cache"
@@ -104,20 +111,27 @@ class AnswerKey:
         return f'W/"{self.version}-{self.digest}"'
 
 
-def answer_key(version: int, path: str, query: Iterable[tuple[str, str]], day: date) -> AnswerKey:
-    """The same key for the same question, whatever the order of the query parameters."""
+def answer_key(
+    version: int, path: str, query: Iterable[tuple[str, str]], day: date, *, listed: bool = False
+) -> AnswerKey:
+    """The same key for the same question, whatever the order of the query parameters. A listed
+    answer's (tagged by what it lists) is apart from any other's, and so is its ETag."""
     canonical = "&".join(sorted(f"{k}={v}" for k, v in query))
-    digest = hashlib.sha256(f"{path}?{canonical}|{day}".encode()).hexdigest()[:16]
+    question = f"{path}?{canonical}|{day}" + ("|listed" if listed else "")
+    digest = hashlib.sha256(question.encode()).hexdigest()[:16]
     return AnswerKey(version, digest, day)
 
 
 @dataclass(frozen=True)
 class StoredAnswer:
     """A route's answer as sent. ``body`` is None when the route answered 304: the key is
-    known to be valid, but the body was never computed."""
+    known to be valid, but the body was never computed. A listed answer keeps the ``scopes`` it
+    reads and the change ``counter`` read before it was computed."""
 
     headers: list[tuple[bytes, bytes]]
     body: bytes | None
+    scopes: frozenset[str] = frozenset()
+    counter: int = 0
 
     @property
     def etag(self) -> str | None:
@@ -125,7 +139,11 @@ class StoredAnswer:
 
     @property
     def size(self) -> int:
-        return len(self.body or b"") + sum(len(k) + len(v) for k, v in self.headers)
+        return (
+            len(self.body or b"")
+            + sum(len(k) + len(v) for k, v in self.headers)
+            + sum(len(s) for s in self.scopes)
+        )
 
 
 class AnswerStore:
@@ -145,6 +163,14 @@ class AnswerStore:
             return None
         self._entries.move_to_end((key.digest, origin))
         return found[1]
+
+    def latest(self, key: AnswerKey, origin: tuple) -> tuple[AnswerKey, StoredAnswer] | None:
+        """The answer held for ``key``'s question, whatever its version, and its own key."""
+        found = self._entries.get((key.digest, origin))
+        if found is None:
+            return None
+        self._entries.move_to_end((key.digest, origin))
+        return AnswerKey(found[0], key.digest, key.day), found[1]
 
     def put(self, key: AnswerKey, origin: tuple, answer: StoredAnswer) -> None:
         if answer.size > self._max_answer_bytes:
@@ -198,23 +224,30 @@ class SharedAnswerMiddleware:
             return
         day = as_of.day
         may_read = _may_read(request, state)
+        wanted = kept.scopes(path_params, request.query_params, as_of.is_current)
+        origin = answer_origin(request)
+        store: AnswerStore = state.answer_store
+        request_state = scope.setdefault("state", {})
         try:
-            version = await state.change_counter.read(kept.scopes(path_params, request.query_params))
+            if LISTED in wanted:
+                key, stored = await _listed_lookup(request, store, origin, wanted, day, may_read=may_read)
+                request_state["listed"] = wanted  # the route tags what it computes (listed_answer)
+            else:
+                version = await state.change_counter.read(wanted)
+                key = answer_key(version, request.url.path, request.query_params.multi_items(), day)
+                stored = store.get(key, origin) if may_read else None
         except DatabaseUnavailable as exc:
             if may_read:
                 await app_error_response(request, exc)(scope, receive, send)
             else:
                 await self.app(scope, receive, send)  # 401 before 503, as the route would
             return
-        key = answer_key(version, request.url.path, request.query_params.multi_items(), day)
-        scope.setdefault("state", {})["answer_key"] = key  # the route uses this read of the versions
-        origin = answer_origin(request)
-        store: AnswerStore = state.answer_store
-        stored = store.get(key, origin) if may_read else None
+        request_state["answer_key"] = key  # the route uses this read of the versions
         computing = self._computing.get((key, origin)) if may_read and stored is None else None
         if computing is not None:
             await computing.wait()
-            stored = store.get(key, origin)  # None if that request got no answer worth keeping
+            # None if that request got no answer worth keeping
+            stored = _computed_for(store, key, origin) if LISTED in wanted else store.get(key, origin)
         if stored is not None:
             etag = stored.etag or key.etag  # the key's, unless the route tags its answers itself
             if holds_tag(request.headers.get("if-none-match"), etag):
@@ -225,7 +258,7 @@ class SharedAnswerMiddleware:
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 200, stored.headers, stored.body)
                 return
-        keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself)
+        keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself, state=request_state)
         if (key, origin) in self._computing:
             await self.app(scope, receive, keeping)
             return
@@ -237,15 +270,45 @@ class SharedAnswerMiddleware:
             done.set()
 
 
+async def _listed_lookup(
+    request: Request, store: AnswerStore, origin: tuple, wanted: frozenset[str], day: date, *, may_read: bool
+) -> tuple[AnswerKey, StoredAnswer | None]:
+    """A listed answer: the one held, while none of the scopes it read has moved, under its own
+    key; else (to compute it) the key of the question with the change counter as its version."""
+    question = answer_key(0, request.url.path, request.query_params.multi_items(), day, listed=True)
+    counter = request.app.state.change_counter
+    held = store.latest(question, origin) if may_read else None
+    if held is not None:
+        key, stored = held
+        if await counter.read(stored.scopes) == key.version:
+            return key, stored
+    return AnswerKey(await counter.read(), question.digest, day), None
+
+
+def _computed_for(store: AnswerStore, key: AnswerKey, origin: tuple) -> StoredAnswer | None:
+    """The listed answer a request that read the same change counter (``key.version``) computed:
+    nothing was written between the two reads, so it is current for this request too."""
+    held = store.latest(key, origin)
+    return held[1] if held is not None and held[1].counter == key.version else None
+
+
+def listed_answer(state, read: frozenset[str], tag: int) -> None:
+    """The route's word that its listed answer reads ``read`` and is tagged ``tag``."""
+    state.listed_answer = (read, tag)
+
+
 def answer_origin(request: Request) -> tuple[str, str, str]:
     """Answers are kept apart by the scheme, host and root path the client used: Link headers
     name them."""
     return (request.url.scheme, request.url.netloc, request.scope.get("root_path", ""))
 
 
-def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple, *, any_etag: bool) -> Send:
+def _keeping(
+    send: Send, store: AnswerStore, key: AnswerKey, origin: tuple, *, any_etag: bool, state: dict
+) -> Send:
     """``send``, keeping the route's answer if it is the one for ``key``: tagged with the key's
-    ETag, or with any ETag when the route tags its answers itself (``any_etag``).
+    ETag, or with any ETag when the route tags its answers itself (``any_etag``). A listed
+    answer is kept under the key of its own tag, with the scopes it read (``listed_answer``).
 
     The route read the database after the versions in ``key`` were read, so what it answered is
     at least as new as they say: never an older answer under a newer key."""
@@ -260,10 +323,20 @@ def _keeping(send: Send, store: AnswerStore, key: AnswerKey, origin: tuple, *, a
         elif message["type"] == "http.response.body" and status in (200, 304):
             chunks.append(message.get("body", b""))
             etag = Headers(raw=headers).get("etag")
-            if not message.get("more_body", False) and etag is not None and (any_etag or etag == key.etag):
+            kept_key, read = key, frozenset()
+            if "listed" in state:
+                listed = state.get("listed_answer")
+                if listed is None:
+                    kept_key = None  # computed while a write touched what it lists: not kept
+                else:
+                    read, tag = listed
+                    kept_key = AnswerKey(tag, key.digest, key.day)
+            done = not message.get("more_body", False)
+            if done and kept_key is not None and etag is not None and (any_etag or etag == kept_key.etag):
                 body = b"".join(chunks) if status == 200 else None
-                if body is not None or store.get(key, origin) is None:
-                    store.put(key, origin, StoredAnswer(headers, body))
+                if body is not None or store.get(kept_key, origin) is None:
+                    answer = StoredAnswer(headers, body, scopes=read, counter=key.version)
+                    store.put(kept_key, origin, answer)
         await send(message)
 
     return keeping_send

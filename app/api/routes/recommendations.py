@@ -93,9 +93,13 @@ async def _page(request, response, session, page, filters, as_of, sort, report_m
         )
         return page_body(page, items, total)
 
-    answer = await computed_answer(request, compute)
+    answer = await computed_answer(request, compute, response=response, listed=_listed)
     response.headers["Link"] = link_header(request, page, answer.total)
     return answer.response(response)
+
+
+def _listed(page: dict) -> list[int]:
+    return [item.id for item in page["items"]]
 
 
 @router.get(

@@ -18,7 +18,7 @@ router = APIRouter(tags=["summaries"])
     summary="The whole portfolio as of a date",
     responses=conditional_read(401, 422),
 )
-@shared_answer
+@shared_answer(scopes=answer_scopes.portfolio_figures)
 async def portfolio_summary(
     _etag: CollectionETag,
     _: ReaderDep,
