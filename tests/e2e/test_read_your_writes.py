@@ -2,9 +2,11 @@
 
 Each uvicorn worker keeps its own cached answers (SharedAnswerMiddleware). After a write is
 answered 2xx, a read through any worker must reflect it: the written recommendation, its
-report, its owner and the portfolio summary, each read through every worker. The cached
-answers about an unrelated report, organisation and recommendation keep their ETags in every
-worker: the write did not touch them.
+report, its owner, the portfolio summary and the overdue page across reports, each read through
+every worker. The cached answers about an unrelated report, organisation and recommendation
+keep their ETags in every worker: the write did not touch them. A write that moves no figure
+leaves the portfolio summary's and the overdue page's tags alone in every worker, unless it
+is on a recommendation the page lists.
 
 Which worker answered a read is told from the operating system: the worker process holding the
 server's end of the read's TCP connection (Linux /proc).
@@ -21,6 +23,7 @@ import pytest
 from bench.procfs import worker_pids
 
 WORKERS = 3
+OVERDUE = "/api/v1/recommendations?overdue=true&sort=days_overdue&limit=5"
 ATTEMPTS = 400  # new connections tried before deciding a worker never answers
 Check = Callable[[int, dict[str, str], bytes], None]
 
@@ -100,6 +103,23 @@ def _json(server, method: str, path: str, **kwargs) -> dict:
     return response.json()
 
 
+def _progress(server, recommendation_id: int, code: str, status: str) -> None:
+    posted = httpx.post(
+        server.url(f"/api/v1/recommendations/{recommendation_id}/progress-updates"),
+        json={"author": "e2e", "narrative": "n", "status": status, "organisation_code": code},
+        headers=server.headers,
+        timeout=30,
+    )
+    assert posted.status_code == 201, posted.text
+
+
+def _one_etag(answered: dict[int, dict]) -> str:
+    """The ETag every worker gave: one state of the database, one tag."""
+    etags = {headers["etag"] for headers in answered.values()}
+    assert len(etags) == 1, etags
+    return etags.pop()
+
+
 def _owner_counts(summary: dict, code: str) -> dict[str, int]:
     return next(o["by_status"] for o in summary["organisations"] if o["code"] == code)
 
@@ -149,6 +169,7 @@ def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(serve
         "report": f"{api}/reports/{written['report_id']}/summary",
         "organisation": f"{api}/organisations/{myht['organisation_id']}/summary",
         "portfolio": f"{api}/summary",
+        "overdue": OVERDUE,
     }
     unrelated = {
         "recommendation": f"{api}/recommendations/{other['id']}",
@@ -182,6 +203,9 @@ def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(serve
             answer = json.loads(body)
             if name == "recommendation":
                 assert next(o for o in answer["owners"] if o["code"] == "MYHT")["status"] == new_status
+            elif name == "overdue":
+                item = next(i for i in answer["items"] if i["id"] == written["id"])
+                assert next(o for o in item["owners"] if o["code"] == "MYHT")["status"] == new_status
             elif name == "organisation":
                 assert answer["by_status"][new_status] == before[name]["by_status"][new_status] + 1
             else:
@@ -196,3 +220,22 @@ def test_a_write_is_read_through_every_worker_and_spares_unrelated_answers(serve
         workers.each(path, reflects(name), headers={"If-None-Match": ", ".join(old)})
     for name, path in unrelated.items():
         workers.each(path, _not_modified, headers={"If-None-Match": unrelated_etags[name]})
+
+    # Writes that move no figure: the same status again.
+    figures = {"portfolio": paths["portfolio"], "overdue": OVERDUE}
+    kept = {name: _one_etag(workers.each(path, _ok)) for name, path in figures.items()}
+    listed = {i["id"] for i in _json(server, "GET", OVERDUE)["items"]}
+    unlisted, code, status = next(
+        (r, o["code"], o["status"])
+        for r in kirklees["items"]
+        if r["id"] not in listed and r["overdue"]
+        for o in r["owners"]
+        if o["status"] in ("not_started", "in_progress")
+    )
+    _progress(server, unlisted["id"], code, status)
+    for name, path in figures.items():
+        workers.each(path, _not_modified, headers={"If-None-Match": kept[name]})
+    _progress(server, written["id"], "MYHT", new_status)  # listed on the page
+    workers.each(paths["portfolio"], _not_modified, headers={"If-None-Match": kept["portfolio"]})
+    moved = _one_etag(workers.each(OVERDUE, _ok, headers={"If-None-Match": kept["overdue"]}))
+    assert moved != kept["overdue"]
