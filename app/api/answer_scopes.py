@@ -51,7 +51,10 @@ def report_in_query(_path: Mapping[str, str], query: QueryParams, current: bool)
     asked = query.getlist("report_id")
     if len(asked) == 1:
         return _report(asked[0])
-    return scopes.across_reports(current=current) if not asked else _PORTFOLIO
+    if asked:
+        return _PORTFOLIO
+    by_status = bool(query.getlist("status") or query.getlist("rag"))
+    return scopes.across_reports(current=current, by_status=by_status)
 
 
 def recommendation(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:

@@ -24,6 +24,11 @@ The rules, all here:
   (statuses, due dates, calendars, owners, reports and positions). Every report change and
   every recommendation change touch it, except a change the writer knows moved no count (a
   progress update that leaves every status as it was: ``counts_moved=False``).
+- ``DEADLINES``, the part of the current figures a list filtered by neither status nor RAG
+  selects and orders by: which recommendations there are and which are done (implemented,
+  verified or closed), their due dates, owners, reports and positions. It moves with
+  FIGURES, except on a progress update that leaves the recommendation as done or as open
+  as it was (``progress_change``): from not started to in progress, say.
 - A recommendation (its rows, owners' statuses, progress, evidence, decisions, target dates):
   the recommendation, its report, and each organisation owning it (before and after the write).
 - A report (its fields, deadline, action-plan organisations): the report, each of its
@@ -39,7 +44,8 @@ What an answer reads:
   and names); as of a past day, ``PORTFOLIO`` (history: a backdated update changes it while
   no current figure moves).
 - A list across reports as of today or later: which items, and in which order, follows
-  ``FIGURES`` and ``ORGANISATIONS`` (an owner named by code), but each item shows its own
+  ``FIGURES`` (``DEADLINES`` when it filters by neither status nor RAG: overdue or not,
+  a due date, an owner) and ``ORGANISATIONS`` (an owner named by code), but each item shows its own
   recommendation's fields (``updated_at`` moves on every progress update). So it reads
   ``LISTED`` as well: the scopes of the recommendations it lists, known once it is computed
   (``listing``). Such an answer is kept only when none of its scopes, read after computing,
@@ -50,10 +56,13 @@ What an answer reads:
 
 from collections.abc import Iterable
 
+from app.domain.status import DONE_STATUSES, Status
+
 PORTFOLIO = "portfolio"
 EVERYTHING = "everything"
 ORGANISATIONS = "organisations"
 FIGURES = "figures"
+DEADLINES = "deadlines"
 # Not a scope a write touches: "and the scopes of the recommendations the answer lists".
 LISTED = "listed"
 
@@ -76,16 +85,45 @@ def recommendation(recommendation_id: int) -> str:
 
 
 def recommendation_change(
-    *, recommendation_id: int, report_id: int, owner_ids: Iterable[int], counts_moved: bool = True
+    *,
+    recommendation_id: int,
+    report_id: int,
+    owner_ids: Iterable[int],
+    counts_moved: bool = True,
+    done_moved: bool = True,
 ) -> Scopes:
-    """``counts_moved=False`` only from a writer that knows the change moved no count (no tally)."""
+    """``counts_moved=False`` only from a writer that knows the change moved no count (no tally),
+    ``done_moved=False`` from one that knows it changed no due date, owner or position and
+    left the recommendation as done or as open as it was."""
     return frozenset(
         {
             recommendation(recommendation_id),
             report(report_id),
             *(organisation(o) for o in owner_ids),
             *([FIGURES] if counts_moved else []),
+            *([DEADLINES] if counts_moved and done_moved else []),
         }
+    )
+
+
+def progress_change(
+    *,
+    recommendation_id: int,
+    report_id: int,
+    owner_ids: Iterable[int],
+    counts_moved: bool,
+    status_before: Status | str,
+    status_after: Status | str,
+) -> Scopes:
+    """A progress update: it changes statuses only, so the deadlines move only when the
+    recommendation becomes done or open again."""
+    done_moved = (Status(status_before) in DONE_STATUSES) != (Status(status_after) in DONE_STATUSES)
+    return recommendation_change(
+        recommendation_id=recommendation_id,
+        report_id=report_id,
+        owner_ids=owner_ids,
+        counts_moved=counts_moved,
+        done_moved=done_moved,
     )
 
 
@@ -96,6 +134,7 @@ def report_change(
     return frozenset(
         {
             FIGURES,
+            DEADLINES,
             report(report_id),
             *(recommendation(r) for r in recommendation_ids),
             *(organisation(o) for o in organisation_ids),
@@ -128,9 +167,12 @@ def portfolio_figures(*, current: bool) -> Scopes:
     return frozenset({FIGURES, ORGANISATIONS}) if current else frozenset({PORTFOLIO})
 
 
-def across_reports(*, current: bool) -> Scopes:
-    """What a list of recommendations across reports reads, as of today or later or a past day."""
-    return frozenset({FIGURES, ORGANISATIONS, LISTED}) if current else frozenset({PORTFOLIO})
+def across_reports(*, current: bool, by_status: bool) -> Scopes:
+    """What a list of recommendations across reports reads, as of today or later or a past day;
+    ``by_status`` when it is filtered by status or RAG colour."""
+    if not current:
+        return frozenset({PORTFOLIO})
+    return frozenset({FIGURES if by_status else DEADLINES, ORGANISATIONS, LISTED})
 
 
 def listing(answer_scopes: Iterable[str], recommendation_ids: Iterable[int]) -> Scopes:

@@ -211,11 +211,13 @@ def record_progress(
             **audit.snapshot(created, exclude={"organisation_code"}),
             "recommendation_status": {"before": recommendation.status, "after": status},
         },
-        scopes=scopes.recommendation_change(
+        scopes=scopes.progress_change(
             recommendation_id=recommendation.id,
             report_id=recommendation.report_id,
             owner_ids=[o.id for o in owners],
             counts_moved=bool(counts),  # most updates restate a status: the figures stay
+            status_before=recommendation.status,
+            status_after=status,
         ),
     )
     session.commit()

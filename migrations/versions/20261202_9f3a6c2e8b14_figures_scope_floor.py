@@ -1,4 +1,4 @@
-"""the current figures' scope starts at the change counter
+"""the current figures' scopes start at the change counter
 
 Revision ID: 9f3a6c2e8b14
 Revises: fc46eb7b7cc4
@@ -17,15 +17,16 @@ depends_on: str | Sequence[str] | None = None
 
 # Writes until now moved the figures without touching their scope: as new as the newest write,
 # so no answer tagged by the figures takes a tag an older state's answer was given.
-FLOOR = (
-    "INSERT INTO scope_version (scope, version) "
-    "SELECT 'figures', coalesce(max(id), 0) FROM audit_event"
-)
+SCOPES = ("figures", "deadlines")
 
 
 def upgrade() -> None:
-    op.execute(FLOOR)
+    for scope in SCOPES:
+        op.execute(
+            "INSERT INTO scope_version (scope, version) "
+            f"SELECT '{scope}', coalesce(max(id), 0) FROM audit_event"
+        )
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM scope_version WHERE scope = 'figures'")
+    op.execute("DELETE FROM scope_version WHERE scope IN ('figures', 'deadlines')")

@@ -30,6 +30,7 @@ PLANTED = b'{"planted": true}'
 SUMMARY = f"{API}/summary"
 PAST_SUMMARY = f"{API}/summary?as_of=2018-06-25"
 OVERDUE = f"{API}/recommendations?overdue=true&sort=days_overdue&limit=5"
+BY_STATUS = f"{API}/recommendations?status=in_progress&status=not_started&limit=5&sort=-due_date"
 PAST_OVERDUE = f"{API}/recommendations?overdue=true&sort=days_overdue&limit=5&as_of=2018-06-25"
 
 
@@ -240,10 +241,29 @@ def test_the_overdue_page_changes_when_a_listed_item_is_written(client, app, clo
     assert now["status"] == before["status"] and now["updated_at"] != before["updated_at"]
 
 
-def test_the_overdue_page_changes_when_an_unlisted_item_moves_a_count(client, overdue, fresh):
-    etag, _ = _read(client, OVERDUE, fresh)
-    _progress(client, overdue["unlisted"], "not_started")
-    _changed(client, OVERDUE, etag, fresh)
+def test_the_overdue_page_keeps_through_an_unlisted_item_moving_a_count_but_staying_open(
+    client, overdue, fresh
+):
+    etag, body = _read(client, OVERDUE, fresh)
+    by_status, _ = _read(client, BY_STATUS, fresh)
+    _progress(client, overdue["unlisted"], "not_started")  # still open, still overdue
+    _unchanged(client, OVERDUE, etag, body)
+    _changed(client, BY_STATUS, by_status, fresh)  # a list by status follows every count
+
+
+def test_the_overdue_page_changes_when_an_unlisted_item_is_done(client, overdue, fresh):
+    unlisted = overdue["unlisted"]
+    codes = [owner["code"] for owner in unlisted["owners"]]
+    for code in codes:
+        evidence = {"url": "https://example.org/evidence", "title": "Evidence", "organisation_code": code}
+        added = client.post(f"{API}/recommendations/{unlisted['id']}/evidence-links", json=evidence)
+        assert added.status_code == 201, added.text
+    for code in codes[1:]:
+        _progress(client, unlisted, "implemented", code)  # the others first: still open
+    etag, body = _read(client, OVERDUE, fresh)
+    _progress(client, unlisted, "implemented", codes[0])  # the last owner: done, no longer overdue
+    _, after = _changed(client, OVERDUE, etag, fresh)
+    assert json.loads(after)["total"] == json.loads(body)["total"] - 1
 
 
 def test_the_overdue_page_follows_membership_renames_and_deadlines(client, kirklees, overdue, fresh):

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain import scopes
-from app.domain.scopes import EVERYTHING, FIGURES, LISTED, ORGANISATIONS, PORTFOLIO
+from app.domain.scopes import DEADLINES, EVERYTHING, FIGURES, LISTED, ORGANISATIONS, PORTFOLIO
 
 
 @pytest.mark.parametrize(
@@ -13,11 +13,11 @@ from app.domain.scopes import EVERYTHING, FIGURES, LISTED, ORGANISATIONS, PORTFO
     [
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3, 4]),
-            {"recommendation:7", "report:2", "organisation:3", "organisation:4", FIGURES},
+            {"recommendation:7", "report:2", "organisation:3", "organisation:4", FIGURES, DEADLINES},
         ),
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[]),
-            {"recommendation:7", "report:2", FIGURES},
+            {"recommendation:7", "report:2", FIGURES, DEADLINES},
         ),
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3], counts_moved=False),
@@ -25,11 +25,11 @@ from app.domain.scopes import EVERYTHING, FIGURES, LISTED, ORGANISATIONS, PORTFO
         ),
         (
             scopes.report_change(report_id=2, recommendation_ids=[7, 8], organisation_ids=[3]),
-            {"report:2", "recommendation:7", "recommendation:8", "organisation:3", FIGURES},
+            {"report:2", "recommendation:7", "recommendation:8", "organisation:3", FIGURES, DEADLINES},
         ),
         (
             scopes.report_change(report_id=2, recommendation_ids=[], organisation_ids=[]),
-            {"report:2", FIGURES},
+            {"report:2", FIGURES, DEADLINES},
         ),
         (scopes.organisation_change(3), {"organisation:3", ORGANISATIONS}),
         (scopes.unplaced_change("api_key"), set()),
@@ -43,7 +43,16 @@ def test_what_each_write_touches(touched, expected):
 
 
 NAMES = st.sampled_from(
-    ["report:1", "report:2", "organisation:1", "recommendation:1", ORGANISATIONS, FIGURES, EVERYTHING]
+    [
+        "report:1",
+        "report:2",
+        "organisation:1",
+        "recommendation:1",
+        ORGANISATIONS,
+        FIGURES,
+        DEADLINES,
+        EVERYTHING,
+    ]
 )
 
 
@@ -74,8 +83,10 @@ def test_a_scope_never_touched_is_as_new_as_everything(versions, read):
     [
         (scopes.portfolio_figures(current=True), {FIGURES, ORGANISATIONS}),
         (scopes.portfolio_figures(current=False), {PORTFOLIO}),
-        (scopes.across_reports(current=True), {FIGURES, ORGANISATIONS, LISTED}),
-        (scopes.across_reports(current=False), {PORTFOLIO}),
+        (scopes.across_reports(current=True, by_status=True), {FIGURES, ORGANISATIONS, LISTED}),
+        (scopes.across_reports(current=True, by_status=False), {DEADLINES, ORGANISATIONS, LISTED}),
+        (scopes.across_reports(current=False, by_status=True), {PORTFOLIO}),
+        (scopes.across_reports(current=False, by_status=False), {PORTFOLIO}),
         (
             scopes.listing({FIGURES, ORGANISATIONS, LISTED}, [4, 9]),
             {FIGURES, ORGANISATIONS, "recommendation:4", "recommendation:9"},
@@ -126,7 +137,7 @@ RECOMMENDATIONS = [f"recommendation:{i}" for i in range(1, 5)]
 def test_a_listed_answer_tag_moves_exactly_when_what_it_read_moves(versions, listed, touched):
     """Tags of listed answers are versions: a write after it moves the tag iff it touched one of
     its scopes, and a tag never goes back."""
-    read = scopes.listing(scopes.across_reports(current=True), listed)
+    read = scopes.listing(scopes.across_reports(current=True, by_status=True), listed)
     counter = max([0, *versions.values()])
     before = scopes.listed_tag(scopes.answer_version(read, versions, counter), counter)
     assert before is not None
@@ -138,3 +149,40 @@ def test_a_listed_answer_tag_moves_exactly_when_what_it_read_moves(versions, lis
     # Read after a write it did not see, the same answer gets no tag at all.
     if touched & (read | {EVERYTHING}):
         assert scopes.listed_tag(scopes.answer_version(read, after_versions, event), counter) is None
+
+
+RECOMMENDATION = {"recommendation:7", "report:2", "organisation:3"}
+
+
+@pytest.mark.parametrize(
+    ("counts_moved", "before", "after", "expected"),
+    [
+        (False, "in_progress", "in_progress", RECOMMENDATION),  # a status restated
+        (True, "not_started", "not_started", RECOMMENDATION | {FIGURES}),  # another owner's moved
+        (True, "not_started", "in_progress", RECOMMENDATION | {FIGURES}),  # still open
+        (True, "in_progress", "implemented", RECOMMENDATION | {FIGURES, DEADLINES}),  # done
+        (True, "implemented", "in_progress", RECOMMENDATION | {FIGURES, DEADLINES}),  # open again
+    ],
+)
+def test_what_a_progress_update_touches(counts_moved, before, after, expected):
+    touched = scopes.progress_change(
+        recommendation_id=7,
+        report_id=2,
+        owner_ids=[3],
+        counts_moved=counts_moved,
+        status_before=before,
+        status_after=after,
+    )
+    assert touched == expected
+
+
+@given(
+    counts_moved=st.booleans(),
+    done_moved=st.booleans(),
+    owners=st.frozensets(st.integers(1, 5)),
+)
+def test_whatever_moves_the_deadlines_moves_the_figures(counts_moved, done_moved, owners):
+    touched = scopes.recommendation_change(
+        recommendation_id=1, report_id=1, owner_ids=owners, counts_moved=counts_moved, done_moved=done_moved
+    )
+    assert DEADLINES not in touched or FIGURES in touched
