@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
+from sqlmodel import Session
 
 from app.api.answer_scopes import portfolio
 from app.api.deps import AsOfDep, OrganisationDep, ReaderDep, ReportDep
@@ -36,6 +37,7 @@ from app.api.middleware.answer_cache import (
 from app.domain import scopes
 from app.domain.bounds import as_id
 from app.errors import PreconditionFailed, PreconditionRequired
+from app.services import change_scopes
 
 
 class NotModified(Exception):
@@ -125,6 +127,7 @@ async def computed_answer(
     *,
     response: Response | None = None,
     listed: Callable[[object], Iterable[int]] | None = None,
+    session: Session | None = None,
 ) -> Answer:
     """The answer SharedAnswerMiddleware holds for this request's key, when the middleware could
     not settle the caller itself (an API key due for a fresh check, say): the route has now.
@@ -132,7 +135,11 @@ async def computed_answer(
     validation would otherwise take a second trip to the thread pool.
 
     An answer reading what it lists (``LISTED``: ``listed`` names the recommendations in what
-    ``compute()`` returned) is tagged here, by the versions of the scopes it read, read now."""
+    ``compute()`` returned) is tagged here, by the versions of the scopes it read. On SQLite
+    they are read in ``session``'s transaction, the snapshot ``compute()`` read: the tag names
+    exactly what was computed. Elsewhere (a statement sees every commit before it) they are
+    read after, and the answer is tagged only if none moved since the change counter was read
+    before it (``app.domain.scopes.listed_tag``)."""
     key: AnswerKey = request.state.answer_key
     wanted = getattr(request.state, "listed", None)
     if wanted is None:
@@ -143,13 +150,17 @@ async def computed_answer(
     if listed is None or response is None:
         raise TypeError("a route whose answer reads what it lists must say what it lists, and where")
 
-    def computed() -> tuple[Answer, list[int]]:
-        content = compute()
-        return _as_json(request, content), list(listed(content))
+    one_snapshot = session is not None and session.get_bind().dialect.name == "sqlite"
 
-    answer, ids = await run_in_threadpool(computed)
-    read = scopes.listing(wanted, ids)
-    tag = scopes.listed_tag(await request.app.state.change_counter.read(read), key.version)
+    def computed() -> tuple[Answer, frozenset[str], int | None]:
+        content = compute()
+        read = scopes.listing(wanted, listed(content))
+        tag = change_scopes.answer_version(session.connection(), read) if one_snapshot else None
+        return _as_json(request, content), read, tag
+
+    answer, read, tag = await run_in_threadpool(computed)
+    if tag is None:
+        tag = scopes.listed_tag(await request.app.state.change_counter.read(read), key.version)
     if tag is None:  # a write touched what it lists meanwhile: no tag names this answer
         response.headers["Cache-Control"] = CACHE_CONTROL
         return answer

@@ -93,7 +93,7 @@ async def _page(request, response, session, page, filters, as_of, sort, report_m
         )
         return page_body(page, items, total)
 
-    answer = await computed_answer(request, compute, response=response, listed=_listed)
+    answer = await computed_answer(request, compute, response=response, listed=_listed, session=session)
     response.headers["Link"] = link_header(request, page, answer.total)
     return answer.response(response)
 
