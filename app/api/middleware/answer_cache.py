@@ -126,12 +126,11 @@ def answer_key(
 class StoredAnswer:
     """A route's answer as sent. ``body`` is None when the route answered 304: the key is
     known to be valid, but the body was never computed. A listed answer keeps the ``scopes`` it
-    reads and the change ``counter`` read before it was computed."""
+    reads."""
 
     headers: list[tuple[bytes, bytes]]
     body: bytes | None
     scopes: frozenset[str] = frozenset()
-    counter: int = 0
 
     @property
     def etag(self) -> str | None:
@@ -230,12 +229,21 @@ class SharedAnswerMiddleware:
         request_state = scope.setdefault("state", {})
         try:
             if LISTED in wanted:
-                key, stored = await _listed_lookup(request, store, origin, wanted, day, may_read=may_read)
+                question = answer_key(
+                    0, request.url.path, request.query_params.multi_items(), day, listed=True
+                )
+                together = (question, origin)
+                key, stored = await self._listed(request, store, together, may_read=may_read)
                 request_state["listed"] = wanted  # the route tags what it computes (listed_answer)
             else:
                 version = await state.change_counter.read(wanted)
                 key = answer_key(version, request.url.path, request.query_params.multi_items(), day)
+                together = (key, origin)
                 stored = store.get(key, origin) if may_read else None
+                computing = self._computing.get(together) if may_read and stored is None else None
+                if computing is not None:
+                    await computing.wait()
+                    stored = store.get(key, origin)  # None if that request got no answer worth keeping
         except DatabaseUnavailable as exc:
             if may_read:
                 await app_error_response(request, exc)(scope, receive, send)
@@ -243,11 +251,6 @@ class SharedAnswerMiddleware:
                 await self.app(scope, receive, send)  # 401 before 503, as the route would
             return
         request_state["answer_key"] = key  # the route uses this read of the versions
-        computing = self._computing.get((key, origin)) if may_read and stored is None else None
-        if computing is not None:
-            await computing.wait()
-            # None if that request got no answer worth keeping
-            stored = _computed_for(store, key, origin) if LISTED in wanted else store.get(key, origin)
         if stored is not None:
             etag = stored.etag or key.etag  # the key's, unless the route tags its answers itself
             if holds_tag(request.headers.get("if-none-match"), etag):
@@ -259,37 +262,51 @@ class SharedAnswerMiddleware:
                 await _send(send, 200, stored.headers, stored.body)
                 return
         keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself, state=request_state)
-        if (key, origin) in self._computing:
+        if together in self._computing:
             await self.app(scope, receive, keeping)
             return
-        done = self._computing[(key, origin)] = asyncio.Event()
+        done = self._computing[together] = asyncio.Event()
         try:
             await self.app(scope, receive, keeping)
         finally:
-            del self._computing[(key, origin)]
+            del self._computing[together]
             done.set()
 
+    async def _listed(
+        self, request: Request, store: AnswerStore, together: tuple, *, may_read: bool
+    ) -> tuple[AnswerKey, StoredAnswer | None]:
+        """A listed answer: the one held, under its own key, while none of the scopes it read has
+        moved; else (to compute it) the question's key with the change counter as its version.
 
-async def _listed_lookup(
-    request: Request, store: AnswerStore, origin: tuple, wanted: frozenset[str], day: date, *, may_read: bool
-) -> tuple[AnswerKey, StoredAnswer | None]:
-    """A listed answer: the one held, while none of the scopes it read has moved, under its own
-    key; else (to compute it) the key of the question with the change counter as its version."""
-    question = answer_key(0, request.url.path, request.query_params.multi_items(), day, listed=True)
-    counter = request.app.state.change_counter
-    held = store.latest(question, origin) if may_read else None
-    if held is not None:
-        key, stored = held
-        if await counter.read(stored.scopes) == key.version:
-            return key, stored
-    return AnswerKey(await counter.read(), question.digest, day), None
+        Readers asking while it is being computed wait for it, whatever was written meanwhile,
+        then check its scopes as any reader would: each write would otherwise start one more
+        computation, and under a steady stream of writes they would never end."""
+        if not may_read:
+            return AnswerKey(await request.app.state.change_counter.read(), *_question(together)), None
+        current = await _current(request, store, together)
+        computing = self._computing.get(together) if current is None else None
+        if computing is not None:
+            await computing.wait()
+            current = await _current(request, store, together)
+        if current is not None:
+            return current
+        return AnswerKey(await request.app.state.change_counter.read(), *_question(together)), None
 
 
-def _computed_for(store: AnswerStore, key: AnswerKey, origin: tuple) -> StoredAnswer | None:
-    """The listed answer a request that read the same change counter (``key.version``) computed:
-    nothing was written between the two reads, so it is current for this request too."""
-    held = store.latest(key, origin)
-    return held[1] if held is not None and held[1].counter == key.version else None
+def _question(together: tuple) -> tuple[str, date]:
+    question, _origin = together
+    return question.digest, question.day
+
+
+async def _current(
+    request: Request, store: AnswerStore, together: tuple
+) -> tuple[AnswerKey, StoredAnswer] | None:
+    """The listed answer held for the question, with its key, if none of its scopes has moved."""
+    held = store.latest(*together)
+    if held is None:
+        return None
+    key, stored = held
+    return held if await request.app.state.change_counter.read(stored.scopes) == key.version else None
 
 
 def listed_answer(state, read: frozenset[str], tag: int) -> None:
@@ -335,7 +352,7 @@ def _keeping(
             if done and kept_key is not None and etag is not None and (any_etag or etag == kept_key.etag):
                 body = b"".join(chunks) if status == 200 else None
                 if body is not None or store.get(kept_key, origin) is None:
-                    answer = StoredAnswer(headers, body, scopes=read, counter=key.version)
+                    answer = StoredAnswer(headers, body, scopes=read)
                     store.put(kept_key, origin, answer)
         await send(message)
 
