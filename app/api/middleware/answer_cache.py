@@ -281,16 +281,23 @@ class SharedAnswerMiddleware:
         Readers asking while it is being computed wait for it, whatever was written meanwhile,
         then check its scopes as any reader would: each write would otherwise start one more
         computation, and under a steady stream of writes they would never end."""
+        counter = request.app.state.change_counter
         if not may_read:
-            return AnswerKey(await request.app.state.change_counter.read(), *_question(together)), None
+            return AnswerKey(await counter.read(), *_question(together)), None
         current = await _current(request, store, together)
-        computing = self._computing.get(together) if current is None else None
-        if computing is not None:
+        for _ in range(2):
+            if current is not None:
+                return current
+            computing = self._computing.get(together)
+            if computing is None:
+                version = await counter.read()
+                # No await from here to the caller's registering its computation.
+                computing = self._computing.get(together)
+                if computing is None:
+                    return AnswerKey(version, *_question(together)), None
             await computing.wait()
             current = await _current(request, store, together)
-        if current is not None:
-            return current
-        return AnswerKey(await request.app.state.change_counter.read(), *_question(together)), None
+        return current or (AnswerKey(await counter.read(), *_question(together)), None)
 
 
 def _question(together: tuple) -> tuple[str, date]:
