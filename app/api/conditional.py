@@ -46,8 +46,12 @@ class NotModified(Exception):
         self.etag = etag
 
 
+def not_modified(etag: str) -> Response:
+    return Response(status_code=304, headers={"ETag": etag, "Cache-Control": CACHE_CONTROL})
+
+
 async def not_modified_handler(_request: Request, exc: NotModified) -> Response:
-    return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": CACHE_CONTROL})
+    return not_modified(exc.etag)
 
 
 IfNoneMatch = Annotated[
@@ -183,10 +187,10 @@ async def report_etag(
 
 def resource_answer(body: bytes, version: int, day: date, if_none_match: str | None) -> Response:
     """A resource's JSON, already encoded, tagged with its version and the day asked about;
-    NotModified when the client holds that tag."""
+    304 when the client holds that tag."""
     etag = resource_etag(version, day)
     if holds_tag(if_none_match, etag):
-        raise NotModified(etag)
+        return not_modified(etag)
     return Response(
         body, media_type="application/json", headers={"ETag": etag, "Cache-Control": CACHE_CONTROL}
     )

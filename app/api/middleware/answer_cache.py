@@ -28,13 +28,14 @@ answers as it would have anyway.
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,20 +47,26 @@ from app.api.problems import app_error_response
 from app.domain.access import ANONYMOUS, READ_ROLES
 from app.domain.scopes import LISTED
 from app.errors import AppError, DatabaseUnavailable
+from app.services.as_of import AsOf
 
 CACHE_CONTROL = "private, no-cache"
 MAX_STORED_BYTES = 32 * 1024 * 1024
 
 F = TypeVar("F", bound=Callable)
+# The route's answer to a caller who may read, without routing (path parameters, as_of), or
+# None when only the route can tell; an AppError is answered as the route would answer it.
+QuickAnswer = Callable[[Request, dict[str, str], AsOf], Awaitable[Response | None]]
 
 
 @dataclass(frozen=True)
 class KeptAnswers:
     """How a route's answers are kept: ``scopes`` are what a write must touch to change them;
-    ``tags_itself`` when the route's ETag is its own (a resource's version), not the key's."""
+    ``tags_itself`` when the route's ETag is its own (a resource's version), not the key's;
+    ``quick`` answers in its place, when it can, what is not kept yet."""
 
     scopes: AnswerScopes
     tags_itself: bool = False
+    quick: QuickAnswer | None = None
 
 
 def shared_answer(endpoint: F | None = None, *, scopes: AnswerScopes = portfolio):
@@ -74,13 +81,15 @@ def shared_answer(endpoint: F | None = None, *, scopes: AnswerScopes = portfolio
     return mark(endpoint) if endpoint is not None else mark
 
 
-def kept_answer(*, scopes: AnswerScopes):
+def kept_answer(*, scopes: AnswerScopes, quick: QuickAnswer | None = None):
     """Marks a GET route any reader may call for one resource, whose answer depends only on the
     URL, the date asked for and ``scopes``, and which tags its answer itself (a strong ETag from
-    the resource's version): the answer and its ETag are kept until a write touches ``scopes``."""
+    the resource's version): the answer and its ETag are kept until a write touches ``scopes``.
+    ``quick`` gives the route's answer without routing when it can (FastAPI's routing and
+    dependencies cost more than a one-statement read)."""
 
     def mark(endpoint: F) -> F:
-        endpoint.kept_answers = KeptAnswers(scopes, tags_itself=True)  # type: ignore[attr-defined]
+        endpoint.kept_answers = KeptAnswers(scopes, tags_itself=True, quick=quick)  # type: ignore[attr-defined]
         return endpoint
 
     return mark
@@ -262,12 +271,20 @@ class SharedAnswerMiddleware:
                 await _send(send, 200, stored.headers, stored.body)
                 return
         keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself, state=request_state)
+        answer = self.app
+        if may_read and kept.quick is not None:
+            try:
+                answer = await kept.quick(request, path_params, as_of) or self.app
+            except AppError as exc:
+                answer = app_error_response(request, exc)
+            if answer is not self.app:
+                scope[ROUTE_TEMPLATE] = template
         if together in self._computing:
-            await self.app(scope, receive, keeping)
+            await answer(scope, receive, keeping)
             return
         done = self._computing[together] = asyncio.Event()
         try:
-            await self.app(scope, receive, keeping)
+            await answer(scope, receive, keeping)
         finally:
             del self._computing[together]
             done.set()

@@ -30,12 +30,14 @@ from app.api.responses import (
     same,
     with_etag,
 )
+from app.domain.bounds import as_id
 from app.domain.deadlines import Rag
 from app.domain.status import Status
 from app.schemas.common import Day, Page
 from app.schemas.recommendations import RecommendationCreate, RecommendationPublic
 from app.services import recommendations as service
 from app.services import reports
+from app.services.as_of import AsOf
 from app.services.recommendation_detail import AS_OF_TODAY, detail_of, recommendation_detail
 from app.services.recommendations import RecommendationFilters, SortOrder
 
@@ -178,6 +180,24 @@ def create_recommendation(
     return service.recommendation_view(session, recommendation, as_of=as_of)
 
 
+async def _detail_as_of_today(
+    request: Request, recommendation_id: int, as_of: AsOf, if_none_match: str | None
+) -> Response:
+    # From the stored statuses: one indexed statement on the event loop (app.db.quick_reads).
+    row = await request.app.state.quick_reads.one(AS_OF_TODAY, {"recommendation_id": recommendation_id})
+    detail = detail_of(row, recommendation_id, as_of=as_of)
+    return resource_answer(detail.body, detail.version, as_of.day, if_none_match)
+
+
+async def quick_detail(request: Request, path_params: dict[str, str], as_of: AsOf) -> Response | None:
+    """``read_recommendation``'s answer as of today to a caller who may read, before routing
+    (SharedAnswerMiddleware): None for anything else (a past day, an id that is no id)."""
+    recommendation_id = as_id(path_params["recommendation_id"])
+    if recommendation_id is None or not as_of.is_current:
+        return None
+    return await _detail_as_of_today(request, recommendation_id, as_of, request.headers.get("if-none-match"))
+
+
 @router.get(
     "/recommendations/{recommendation_id}",
     response_model=RecommendationPublic,
@@ -192,7 +212,7 @@ def create_recommendation(
         },
     ),
 )
-@kept_answer(scopes=answer_scopes.recommendation)
+@kept_answer(scopes=answer_scopes.recommendation, quick=quick_detail)
 async def read_recommendation(
     _: ReaderDep,
     request: Request,
@@ -201,11 +221,10 @@ async def read_recommendation(
     as_of: AsOfDep,
     if_none_match: IfNoneMatch = None,
 ):
-    if as_of.is_current:  # from the stored statuses: one indexed statement (app.db.quick_reads)
-        row = await request.app.state.quick_reads.one(AS_OF_TODAY, {"recommendation_id": recommendation_id})
-        detail = detail_of(row, recommendation_id, as_of=as_of)
-    else:  # from the history: more work, in a worker thread
-        detail = await in_worker_thread(
-            session, lambda: recommendation_detail(session.connection(), recommendation_id, as_of=as_of)
-        )
+    if as_of.is_current:
+        return await _detail_as_of_today(request, recommendation_id, as_of, if_none_match)
+    # From the history: more work, in a worker thread.
+    detail = await in_worker_thread(
+        session, lambda: recommendation_detail(session.connection(), recommendation_id, as_of=as_of)
+    )
     return resource_answer(detail.body, detail.version, as_of.day, if_none_match)
