@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 from sqlalchemy import Engine
 
 from app.db.loop_connections import PostgresLoopPool, SQLiteLoopConnection
-from app.domain.scopes import PORTFOLIO
+from app.domain.scopes import PORTFOLIO, answer_version
 from app.services import change_scopes
 
 Versions = dict[str, int]
@@ -36,19 +36,49 @@ class ChangeCounter(Protocol):
     async def close(self) -> None: ...
 
 
+_DATA_VERSION = "PRAGMA data_version"
+MAX_KEPT_SCOPES = 10_000  # names kept at most between two writes: a few hundred kilobytes
+
+
 class SQLiteChangeCounter:
     """One statement on a connection of its own (``SQLiteLoopConnection``): a few tens of
-    microseconds, in WAL mode never waiting for a writer."""
+    microseconds, in WAL mode never waiting for a writer.
 
-    def __init__(self, url: str, *, timeout: float) -> None:
+    Between polls mostly nothing is written, so the versions read last are kept with the
+    connection's ``PRAGMA data_version``, which moves whenever another connection (of any
+    process) commits, and never for this one's own (it writes nothing). While it stands, the
+    versions kept are the database's: a poll then costs that one pragma. The versions are
+    kept only when the pragma read after their statement is the one read before it, so what
+    is kept is what the database held at that data_version, never a mix of two states."""
+
+    def __init__(self, url: str, *, timeout: float, max_kept: int = MAX_KEPT_SCOPES) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
+        self._max_kept = max_kept
+        self._data_version: int | None = None
+        self._kept: Versions = {}  # the versions of the scopes in _known, as of _data_version
+        self._known: set[str] = set()  # the scope names read (a name with no row reads as never touched)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
         scopes = frozenset(scopes)
         names = change_scopes.asked(scopes)
-        return change_scopes.tag(scopes, self._connection.fetch(_sqlite_versions(len(names)), names))
+        data_version = self._data_version_now()
+        if data_version != self._data_version:
+            self._data_version, self._kept, self._known = data_version, {}, set()
+        elif self._known.issuperset(names):
+            return answer_version(scopes, self._kept, self._kept.get(PORTFOLIO, 0))
+        rows = self._connection.fetch(_sqlite_versions(len(names)), names)
+        if self._data_version_now() == data_version:  # nothing committed meanwhile: keep them
+            if len(self._known) + len(names) > self._max_kept:
+                self._kept, self._known = {}, set()
+            self._kept.update((scope, version or 0) for scope, version in rows)
+            self._known.update(names)
+        return change_scopes.tag(scopes, rows)
+
+    def _data_version_now(self) -> int:
+        return self._connection.fetch(_DATA_VERSION, ())[0][0]
 
     async def close(self) -> None:
+        self._data_version, self._kept, self._known = None, {}, set()
         self._connection.close()
 
 

@@ -1,0 +1,138 @@
+"""SQLite's change counter keeps the versions it read while ``PRAGMA data_version`` stands: the
+very next read after a commit by another connection, of this process or another, sees it."""
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from app.config import Settings
+from app.db.change_counter import SQLiteChangeCounter, create_change_counter
+from app.db.engine import create_db_engine
+from app.db.migrations import upgrade
+from app.db.sessions import session_scope
+from app.domain import scopes
+from app.domain.access import SYSTEM
+from app.services import audit
+
+RECOMMENDATION = frozenset({scopes.recommendation(1), scopes.ORGANISATIONS})
+OTHER = frozenset({scopes.recommendation(2), scopes.ORGANISATIONS})
+PORTFOLIO = frozenset({scopes.PORTFOLIO})
+
+# A write as the services make one: its audit event, and the scopes it touches moved on to its id.
+WRITE = """
+import sys
+from datetime import UTC, datetime
+from app.config import Settings
+from app.db.engine import create_db_engine
+from app.db.sessions import session_scope
+from app.domain import scopes
+from app.domain.access import SYSTEM
+from app.services import audit
+
+engine = create_db_engine(Settings(database_url=sys.argv[1]))
+with session_scope(engine) as session:
+    audit.record(session, actor=SYSTEM, action="update", entity="recommendation",
+                 entity_id=int(sys.argv[2]), now=datetime.now(UTC),
+                 scopes={scopes.recommendation(int(sys.argv[2]))})
+    session.commit()
+engine.dispose()
+"""
+
+
+@pytest.fixture
+def sqlite_url(fresh_database_url):
+    if not fresh_database_url.startswith("sqlite"):
+        pytest.skip("PRAGMA data_version is SQLite's")
+    upgrade(fresh_database_url)
+    return fresh_database_url
+
+
+def _write_in_this_process(url: str, recommendation_id: int) -> None:
+    engine = create_db_engine(Settings(database_url=url))
+    try:
+        with session_scope(engine) as session:
+            audit.record(
+                session,
+                actor=SYSTEM,
+                action="update",
+                entity="recommendation",
+                entity_id=recommendation_id,
+                now=datetime.now(UTC),
+                scopes={scopes.recommendation(recommendation_id)},
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _write_in_another_process(url: str, recommendation_id: int) -> None:
+    subprocess.run([sys.executable, "-c", WRITE, url, str(recommendation_id)], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("write", [_write_in_this_process, _write_in_another_process])
+def test_the_next_read_after_another_connections_commit_sees_it(sqlite_url, write):
+    engine = create_db_engine(Settings(database_url=sqlite_url))
+    counter = create_change_counter(engine)
+    assert isinstance(counter, SQLiteChangeCounter)
+
+    async def scenario() -> None:
+        try:
+            for round_ in range(3):
+                before = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
+                assert [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)] == before
+                write(sqlite_url, 1)
+                after = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
+                assert after[0] > before[0], f"round {round_}: the write to recommendation 1 was missed"
+                assert after[1] == before[1]  # recommendation 2 was not touched
+                assert after[2] == after[0]  # the newest audit event is the write's
+        finally:
+            await counter.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
+
+
+def test_while_nothing_is_committed_a_read_runs_only_the_pragma(sqlite_url):
+    engine = create_db_engine(Settings(database_url=sqlite_url))
+    counter = create_change_counter(engine)
+    statements: list[str] = []
+
+    async def scenario() -> None:
+        try:
+            await counter.read(RECOMMENDATION)
+            counter._connection._connection.set_trace_callback(statements.append)
+            kept = await counter.read(RECOMMENDATION)
+            assert statements == ["PRAGMA data_version"]
+            statements.clear()
+            assert await counter.read(OTHER) == kept  # not read yet: read, with a pragma either side
+            assert statements[0] == statements[-1] == "PRAGMA data_version" and len(statements) == 3
+        finally:
+            await counter.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
+
+
+def test_past_the_names_it_may_keep_it_starts_afresh(sqlite_url):
+    engine = create_db_engine(Settings(database_url=sqlite_url))
+    counter = SQLiteChangeCounter(engine.url.render_as_string(hide_password=False), timeout=1.0, max_kept=5)
+
+    async def scenario() -> None:
+        try:
+            for i in range(1, 20):
+                assert await counter.read({scopes.recommendation(i)}) == 0
+                assert len(counter._known) <= 5
+        finally:
+            await counter.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.dispose()
