@@ -36,6 +36,22 @@ LATENCY = Histogram(
 
 access_log = logging.getLogger("rectrack.access")
 
+# The labelled series, looked up once each: prometheus_client takes a lock and builds the
+# label tuple on every labels() call. Bounded by routes x methods x statuses.
+_requests: dict[tuple[str, str, int], Counter] = {}
+_latencies: dict[tuple[str, str], Histogram] = {}
+
+
+def _count(method: str, route: str, status: int, elapsed: float) -> None:
+    requests = _requests.get((method, route, status))
+    if requests is None:
+        requests = _requests[method, route, status] = REQUESTS.labels(method, route, str(status))
+    latency = _latencies.get((method, route))
+    if latency is None:
+        latency = _latencies[method, route] = LATENCY.labels(method, route)
+    requests.inc()
+    latency.observe(elapsed)
+
 
 ROUTE_TEMPLATE = "rectrack.route_template"  # scope key for a template matched by our own middleware
 
@@ -82,8 +98,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            REQUESTS.labels(method, route, str(status_code)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            _count(method, route, status_code, elapsed)
             access_log.info(
                 "%s %s %s",
                 method,
