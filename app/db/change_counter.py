@@ -44,35 +44,32 @@ class SQLiteChangeCounter:
     """One statement on a connection of its own (``SQLiteLoopConnection``): a few tens of
     microseconds, in WAL mode never waiting for a writer.
 
-    Between polls mostly nothing is written, so the versions read last are kept with the
-    connection's ``PRAGMA data_version``, which moves whenever another connection (of any
-    process) commits, and never for this one's own (it writes nothing). While it stands, the
-    versions kept are the database's: a poll then costs that one pragma. The versions are
-    kept only when the pragma read after their statement is the one read before it, so what
-    is kept is what the database held at that data_version, never a mix of two states."""
+    Between polls mostly nothing is written, so the versions read are kept with the
+    connection's ``PRAGMA data_version`` read in the same statement (so of the same state of
+    the database). It moves whenever another connection, of any process, commits, and never
+    for this one's own commits (it makes none). While it stands, the versions kept are the
+    database's: a poll of scopes read before costs that one pragma."""
 
     def __init__(self, url: str, *, timeout: float, max_kept: int = MAX_KEPT_SCOPES) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
         self._max_kept = max_kept
         self._data_version: int | None = None
         self._kept: Versions = {}  # the versions of the scopes in _known, as of _data_version
-        self._known: set[str] = set()  # the scope names read (a name with no row reads as never touched)
+        self._known: set[str] = set()  # the scope names read (a name with no row was never touched)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
         scopes = frozenset(scopes)
         names = change_scopes.asked(scopes)
-        data_version = self._data_version_now()
-        if data_version != self._data_version:
-            self._data_version, self._kept, self._known = data_version, {}, set()
-        elif self._known.issuperset(names):
+        if self._known.issuperset(names) and self._data_version_now() == self._data_version:
             return answer_version(scopes, self._kept, self._kept.get(PORTFOLIO, 0))
         rows = self._connection.fetch(_sqlite_versions(len(names)), names)
-        if self._data_version_now() == data_version:  # nothing committed meanwhile: keep them
-            if len(self._known) + len(names) > self._max_kept:
-                self._kept, self._known = {}, set()
-            self._kept.update((scope, version or 0) for scope, version in rows)
-            self._known.update(names)
-        return change_scopes.tag(scopes, rows)
+        versions = [(scope, version or 0) for scope, version in rows if scope is not None]
+        data_version = next(version for scope, version in rows if scope is None)
+        if data_version != self._data_version or len(self._known) + len(names) > self._max_kept:
+            self._data_version, self._kept, self._known = data_version, {}, set()
+        self._kept.update(versions)
+        self._known.update(names)
+        return change_scopes.tag(scopes, versions)
 
     def _data_version_now(self) -> int:
         return self._connection.fetch(_DATA_VERSION, ())[0][0]
@@ -84,7 +81,9 @@ class SQLiteChangeCounter:
 
 @lru_cache(maxsize=16)
 def _sqlite_versions(count: int) -> str:
-    return change_scopes.versions_sql(count, dialect="sqlite")
+    """The versions, and the connection's data_version (the row without a scope)."""
+    versions = change_scopes.versions_sql(count, dialect="sqlite")
+    return f"{versions} UNION ALL SELECT NULL, data_version FROM pragma_data_version"
 
 
 class CoalescedReads:
