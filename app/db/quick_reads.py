@@ -31,7 +31,8 @@ class _Compiled:
     fixed: dict[str, Any]  # the parameters the statement itself holds
     order: tuple[str, ...]  # the parameters' positions, for a driver that takes them in order
     row: Callable[..., Any]
-    processors: tuple[Callable[[Any], Any] | None, ...]  # each column's, as SQLAlchemy's result applies
+    # (column, its processor) for the columns SQLAlchemy's result would process
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
     def of(cls, statement: Select, dialect: Dialect) -> "_Compiled":
@@ -42,7 +43,11 @@ class _Compiled:
             fixed=compiled.params,
             order=tuple(compiled.positiontup or ()),
             row=namedtuple("Row", [column.key for column in columns])._make,
-            processors=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+            processors=tuple(
+                (index, process)
+                for index, column in enumerate(columns)
+                if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
+            ),
         )
 
     def parameters(self, given: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
@@ -50,10 +55,11 @@ class _Compiled:
         return [values[name] for name in self.order] if self.order else values
 
     def read(self, values: tuple) -> Any:
-        return self.row(
-            process(value) if process and value is not None else value
-            for process, value in zip(self.processors, values, strict=True)
-        )
+        values = list(values)
+        for index, process in self.processors:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        return self.row(values)
 
 
 class SQLiteQuickReads:
