@@ -1,5 +1,6 @@
 """Progress updates and evidence: the only way statuses change."""
 
+from collections import Counter
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -224,12 +225,15 @@ def record_progress(
     statuses = [(o.id, owner_status if o.id == owner.id else o.status) for o in owners]
     status = roll_up(s for _, s in statuses)
     recommendation_rows.set_status(session, recommendation, status, event_on=reported_on, now=now)
-    # The row is locked: its status, due date and owners are as read above until commit.
-    counts = change(
-        [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
-        [_state(report, recommendation, status, statuses)],
-    )
-    tallies.apply(connection, counts)
+    # The row is locked: its status, due date and owners are as read above until commit. An
+    # update that moves no status (most of them: progress reported again) moves no count.
+    counts = Counter()
+    if status != recommendation.status or owner_status != owner.status:
+        counts = change(
+            [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
+            [_state(report, recommendation, status, statuses)],
+        )
+        tallies.apply(connection, counts)
     created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,
