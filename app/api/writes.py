@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -47,10 +47,22 @@ class PendingClaim:
     now: datetime
     taken: bool = False  # by the route: its answer is committed with its write
 
-    def claim_on(self, connection: Connection) -> Claim:
-        """The key claimed in a new transaction on ``connection``, or its first answer."""
-        return self.store.claim_on(
-            connection, scope=self.scope, key=self.key, request_hash=self.request_hash, now=self.now
+    def begin(self, connection: Connection) -> RootTransaction:
+        """The transaction on ``connection`` for the write and its answer (``keep``)."""
+        return self.store.begin(connection, now=self.now)
+
+    def keep(self, connection: Connection, status: int, raw_headers: list, body: bytes) -> Claim | None:
+        """The key claimed with this answer in the open transaction (None: commit it), or its
+        first answer, the transaction rolled back (``Outcome.NEW``: the key is free again)."""
+        return self.store.keep_new(
+            connection,
+            scope=self.scope,
+            key=self.key,
+            request_hash=self.request_hash,
+            now=self.now,
+            status=status,
+            headers=kept_headers(raw_headers),
+            body=body.decode("utf-8", errors="replace"),
         )
 
 
@@ -97,36 +109,35 @@ def _write_once(
     work: Callable[[Session], BaseModel],
     status_code: int,
 ) -> Response:
+    """The write, then its key claimed with its answer in the same transaction (one statement,
+    where a claim first and its answer afterwards took two), committed together. A key taken
+    first (a retry, on the unique key) rolls the write back and answers as the first did."""
     with engine.connect() as connection:  # closing rolls back whatever did not commit
-        claim = pending.claim_on(connection)
-        if claim.outcome is not Outcome.NEW:
-            return answer_to_taken_key(request, claim)
-        claimed = connection.get_transaction()
-        try:
-            # The service's commit does not end the claim's transaction; this function commits it.
-            with Session(
-                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
-            ) as session:
-                response = rendered(work(session), status_code)
-        except AppError as refused:
-            # Refusals are rare: rather than a savepoint around every write, the refused write goes
-            # with its claim, and the key is claimed again with the refusal as its answer.
-            connection.rollback()
-            response = app_error_response(request, refused)
-            taken = claim_with_answer(
-                pending, connection, response.status_code, response.raw_headers, response.body
-            )
-            return response if taken is None else answer_to_taken_key(request, taken)
-        if not claimed.is_active:  # the work ended the claim's transaction: commit nothing
-            raise RuntimeError("the write ended the transaction that holds its Idempotency-Key")
-        pending.store.keep_answer(
-            claim,
-            status=response.status_code,
-            headers=kept_headers(response.raw_headers),
-            body=response.body.decode(),
-        )
-        connection.commit()
-        return response
+        while True:
+            transaction = pending.begin(connection)
+            try:
+                # The service's commit does not end the transaction; this function commits it.
+                with Session(
+                    bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+                ) as session:
+                    response = rendered(work(session), status_code)
+            except AppError as refused:
+                # Refusals are rare: rather than a savepoint around every write, the refused
+                # write is rolled back, and the key claimed with the refusal as its answer.
+                connection.rollback()
+                response = app_error_response(request, refused)
+                taken = claim_with_answer(
+                    pending, connection, response.status_code, response.raw_headers, response.body
+                )
+                return response if taken is None else answer_to_taken_key(request, taken)
+            if not transaction.is_active:  # the work ended the transaction: commit nothing
+                raise RuntimeError("the write ended the transaction that is to hold its Idempotency-Key")
+            taken = pending.keep(connection, response.status_code, response.raw_headers, response.body)
+            if taken is None:
+                connection.commit()
+                return response
+            if taken.outcome is not Outcome.NEW:
+                return answer_to_taken_key(request, taken)
 
 
 def claim_with_answer(
@@ -134,14 +145,14 @@ def claim_with_answer(
 ) -> Claim | None:
     """The key claimed with an answer given without writing anything, committed at once; or, if
     another request took the key first, its claim."""
-    claim = pending.claim_on(connection)
-    if claim.outcome is not Outcome.NEW:
-        return claim
-    pending.store.keep_answer(
-        claim, status=status, headers=kept_headers(raw_headers), body=body.decode("utf-8", errors="replace")
-    )
-    connection.commit()
-    return None
+    while True:
+        pending.begin(connection)
+        taken = pending.keep(connection, status, raw_headers, body)
+        if taken is None:
+            connection.commit()
+            return None
+        if taken.outcome is not Outcome.NEW:
+            return taken
 
 
 def rendered(model: BaseModel, status_code: int) -> Response:

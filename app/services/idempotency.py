@@ -1,15 +1,18 @@
 """Idempotency records: the first answer to a POST, kept for its retries.
 
-The key is claimed, the write made and the answer stored in one transaction:
-the claim is inserted when the transaction begins, the request's own session
-works inside it (its commits are savepoints), and the answer is stored and the
-whole committed before the client is answered. So a crash at any point leaves
-either nothing (a retry performs the write, once) or the write with its answer
-(a retry replays it); never a claim that outlives the work it guards.
+The key is claimed, the write made and the answer stored in one transaction,
+committed before the client is answered. So a crash at any point leaves either
+nothing (a retry performs the write, once) or the write with its answer (a
+retry replays it); never a claim that outlives the work it guards. Either the
+claim is inserted when the transaction begins and the answer stored at its end
+(``claim``, ``complete``), or, for the routes that write in one hop
+(app.api.writes), the write is made first and the key claimed with its answer
+in one statement at the end (``begin``, ``keep_new``): if the key was taken
+first, the write is rolled back and the first answer given instead.
 
-A retry that arrives while the first is running waits for it at the claim (on
-the unique key in PostgreSQL, on the write lock in SQLite), then replays its
-answer. Records are kept for ``RETENTION`` and then forgotten.
+A retry that arrives while the first is running waits for it (on the unique
+key in PostgreSQL, on the write lock in SQLite), then replays its answer.
+Records are kept for ``RETENTION`` and then forgotten.
 
 Stored answers are encrypted (app.services.encryption): some show a secret once
 (a new API key, a webhook's signing secret), and the database must not keep it.
@@ -24,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, RootTransaction, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.models import IdempotencyRecord
@@ -55,6 +58,7 @@ class Claim:
 
 _PURGE = delete(_TABLE).where(_TABLE.c.created_at < bindparam("expired_before"))
 _CLAIM = insert(_TABLE).values(state="in_progress").returning(_TABLE.c.id)
+_ANSWERED = insert(_TABLE).values(state="done")
 _EXISTING = select(_TABLE).where(_TABLE.c.scope == bindparam("scope"), _TABLE.c.key == bindparam("key"))
 _COMPLETE = update(_TABLE).where(_TABLE.c.id == bindparam("record_id")).values(state="done")
 
@@ -93,25 +97,80 @@ class IdempotencyStore:
             record_id = self._insert(connection, scope=scope, key=key, request_hash=request_hash, now=now)
             if record_id is not None:
                 return Claim(Outcome.NEW, record_id=record_id, connection=connection)
-            try:
-                existing = connection.execute(_EXISTING, {"scope": scope, "key": key}).one_or_none()
-            finally:
-                connection.rollback()
-            if existing is None:
-                continue  # purged since: claim it afresh
-            if existing.request_hash != request_hash:
-                return Claim(Outcome.MISMATCH, record_id=existing.id)
-            try:
-                body = self._open(existing.response_body)
-            except InvalidToken:
-                return Claim(Outcome.UNREADABLE, record_id=existing.id)
-            return Claim(
-                Outcome.REPLAY,
-                record_id=existing.id,
-                status=existing.response_status,
-                headers=existing.response_headers,
-                body=body,
-            )
+            taken = self._first_answer(connection, scope=scope, key=key, request_hash=request_hash)
+            if taken is not None:
+                return taken
+            # purged since: claim it afresh
+
+    def begin(self, connection: Connection, *, now: datetime) -> RootTransaction:
+        """A transaction on ``connection`` for a write whose answer ``keep_new`` keeps."""
+        transaction = connection.begin()
+        try:
+            self._purge_if_due(connection, now)
+        except BaseException:
+            transaction.rollback()
+            raise
+        return transaction
+
+    def keep_new(
+        self,
+        connection: Connection,
+        *,
+        scope: str,
+        key: str,
+        request_hash: str,
+        now: datetime,
+        status: int,
+        headers: dict,
+        body: str,
+    ) -> Claim | None:
+        """The key claimed with its answer in the open transaction on ``connection``, in one
+        statement, for the caller to commit with the write (None). When the key was taken first,
+        the transaction is rolled back, the write with it, and the answer is the key's first
+        answer or its refusal; or ``NEW`` when the record that held the key has been purged
+        since, for the caller to write again. A retry of a write still running waits here, on
+        the unique key, for the first to end."""
+        values = {
+            "scope": scope,
+            "key": key,
+            "request_hash": request_hash,
+            "created_at": now,
+            "response_status": status,
+            "response_headers": headers,
+            "response_body": self._seal(body),
+        }
+        try:
+            connection.execute(_ANSWERED, values)
+            return None
+        except IntegrityError:
+            connection.rollback()
+        taken = self._first_answer(connection, scope=scope, key=key, request_hash=request_hash)
+        return taken or Claim(Outcome.NEW)
+
+    def _first_answer(
+        self, connection: Connection, *, scope: str, key: str, request_hash: str
+    ) -> Claim | None:
+        """The answer kept under a taken key, read in a transaction of its own; None if no record
+        holds the key (purged since)."""
+        try:
+            existing = connection.execute(_EXISTING, {"scope": scope, "key": key}).one_or_none()
+        finally:
+            connection.rollback()
+        if existing is None:
+            return None
+        if existing.request_hash != request_hash:
+            return Claim(Outcome.MISMATCH, record_id=existing.id)
+        try:
+            body = self._open(existing.response_body)
+        except InvalidToken:
+            return Claim(Outcome.UNREADABLE, record_id=existing.id)
+        return Claim(
+            Outcome.REPLAY,
+            record_id=existing.id,
+            status=existing.response_status,
+            headers=existing.response_headers,
+            body=body,
+        )
 
     def _seal(self, body: str) -> str:
         return self.cipher.encrypt(body.encode()).decode("ascii")
@@ -126,10 +185,7 @@ class IdempotencyStore:
         transaction rolled back."""
         connection.begin()
         try:
-            if self._next_purge is None or now >= self._next_purge:
-                # Expired records go in passing, once a minute rather than with every claim.
-                self._next_purge = now + PURGE_EVERY
-                connection.execute(_PURGE, {"expired_before": now - RETENTION})
+            self._purge_if_due(connection, now)
             return connection.execute(
                 _CLAIM, {"scope": scope, "key": key, "request_hash": request_hash, "created_at": now}
             ).scalar_one()
@@ -139,6 +195,12 @@ class IdempotencyStore:
         except BaseException:
             connection.rollback()
             raise
+
+    def _purge_if_due(self, connection: Connection, now: datetime) -> None:
+        if self._next_purge is None or now >= self._next_purge:
+            # Expired records go in passing, once a minute rather than with every claim.
+            self._next_purge = now + PURGE_EVERY
+            connection.execute(_PURGE, {"expired_before": now - RETENTION})
 
     def keep_answer(self, claim: Claim, *, status: int, headers: dict, body: str) -> None:
         """Store the answer in the claim's transaction; the caller commits it with the write."""

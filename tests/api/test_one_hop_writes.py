@@ -1,5 +1,6 @@
-"""A progress update claims its Idempotency-Key, writes and stores its answer in one worker-thread
-call, so that SQLite's write lock is never held while the request waits for the event loop."""
+"""A progress update writes, then claims its Idempotency-Key with its answer, in one worker-thread
+call and one transaction, so that SQLite's write lock is never held while the request waits for
+the event loop."""
 
 from contextvars import ContextVar
 
@@ -61,9 +62,12 @@ def test_the_claim_the_write_and_the_answer_commit_in_one_worker_thread_call(cli
     assert response.status_code == 201, response.text
     claim_and_answer = _of(transactions, "INTO IDEMPOTENCY_RECORD", "UPDATE IDEMPOTENCY_RECORD")
     write = _of(transactions, "INTO PROGRESS_UPDATE", "INTO AUDIT_EVENT")
-    assert len(claim_and_answer) == 2 and len(write) == 2, transactions  # insert and update; two inserts
+    assert len(claim_and_answer) == 1 and len(write) == 2, transactions  # the claim with its answer
     assert None not in claim_and_answer + write
     assert len(set(claim_and_answer + write + _of(transactions, "COMMIT"))) == 1, transactions
+    order = [statement for statement, _ in transactions]
+    # The key is claimed after the write, with the answer the write gave.
+    assert order.index("INSERT INTO IDEMPOTENCY_RECORD") > order.index("INSERT INTO AUDIT_EVENT"), order
 
 
 def test_a_request_refused_before_the_route_keeps_its_answer_under_its_key(

@@ -56,3 +56,45 @@ def test_answers_are_stored_sealed_and_one_sealed_under_another_secret_is_refuse
     assert replayed.outcome is Outcome.REPLAY and replayed.body == '{"key": "rk_shown_once"}'
     other_secret = IdempotencyStore(writers(database).connect, cipher("t" * 32, IDEMPOTENT_ANSWERS))
     assert other_secret.claim(scope="s", key="k", request_hash="h", now=T0).outcome is Outcome.UNREADABLE
+
+
+def _write_and_keep(store, *, key: str, request_hash: str, marker: str):
+    """A write (an idempotency record standing in for it, under ``marker``) and its key claimed
+    with its answer in the same transaction, committed when the key was free."""
+    with store.connect() as connection:
+        store.begin(connection, now=T0)
+        connection.execute(
+            IdempotencyRecord.__table__.insert().values(
+                scope="write", key=marker, request_hash="-", state="done", created_at=T0
+            )
+        )
+        taken = store.keep_new(
+            connection, scope="s", key=key, request_hash=request_hash, now=T0,
+            status=201, headers={"content-type": "application/json"}, body=f'{{"made": "{marker}"}}',
+        )  # fmt: skip
+        if taken is None:
+            connection.commit()
+        return taken
+
+
+@pytest.mark.parametrize(
+    ("request_hash", "outcome"), [("h", Outcome.REPLAY), ("other", Outcome.MISMATCH)]
+)
+def test_a_write_whose_key_was_taken_first_is_rolled_back_and_answered_as_the_key_was(
+    store, session, request_hash, outcome
+):
+    assert _write_and_keep(store, key="k", request_hash="h", marker="first") is None
+    taken = _write_and_keep(store, key="k", request_hash=request_hash, marker="second")
+    assert taken.outcome is outcome
+    if outcome is Outcome.REPLAY:
+        assert (taken.status, taken.headers, taken.body) == (
+            201, {"content-type": "application/json"}, '{"made": "first"}'
+        )  # fmt: skip
+    assert _keys(session) == {"k", "first"}  # the second write is gone with its claim
+
+
+def test_a_write_with_its_key_purges_expired_records_in_passing(store, session):
+    claimed = store.claim(scope="s", key="old", request_hash="h", now=T0 - RETENTION - PURGE_EVERY)
+    store.complete(claimed, status=201, headers={}, body="{}")
+    assert _write_and_keep(store, key="new", request_hash="h", marker="made") is None
+    assert _keys(session) == {"new", "made"}
