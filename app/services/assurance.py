@@ -17,12 +17,12 @@ def decide(
     session: Session,
     *,
     actor: Actor,
-    recommendation: Recommendation,
+    recommendation_id: int,
     data: DecisionCreate,
     today: date,
     now: datetime,
 ) -> AssuranceDecision:
-    recommendation = recommendation_rows.lock(session, recommendation.id)
+    recommendation = recommendation_rows.lock(session, recommendation_id)
     current = recommendation.status
     owner_statuses = list(
         session.exec(

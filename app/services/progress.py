@@ -273,9 +273,9 @@ def list_progress_updates(
 
 
 def add_evidence(
-    session: Session, *, actor: Actor, recommendation: Recommendation, data: EvidenceLinkCreate, now: datetime
+    session: Session, *, actor: Actor, recommendation_id: int, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
-    recommendation = recommendation_rows.lock(session, recommendation.id)
+    recommendation = recommendation_rows.lock(session, recommendation_id)
     organisation = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code
     )

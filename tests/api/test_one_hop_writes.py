@@ -129,3 +129,33 @@ def test_an_answer_kept_under_another_server_secret_is_refused_not_run_again(
     problem(client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "sealed"}), 409, code="conflict")
     session.rollback()
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 1
+
+
+@pytest.mark.parametrize(
+    ("child", "body", "written"),
+    [
+        (
+            "evidence-links",
+            {"url": "https://example.org/audit.pdf", "title": "Audit", "organisation_code": "MYHT"},
+            "INTO EVIDENCE_LINK",
+        ),
+        ("decisions", {"decision": "closed_not_implemented", "reason": "Superseded"}, "INTO ASSURANCE_DECISION"),
+    ],
+)
+def test_evidence_and_decisions_are_written_with_their_key_in_one_transaction_and_replayed(
+    client, kirklees, transactions, problem, child, body, written
+):
+    url = f"{API}/recommendations/{kirklees['recommendations']['1.1']['id']}/{child}"
+    transactions.clear()
+    first = client.post(url, json=body, headers={"Idempotency-Key": child})
+    assert first.status_code == 201, first.text
+    claim = _of(transactions, "INTO IDEMPOTENCY_RECORD", "UPDATE IDEMPOTENCY_RECORD")
+    write = _of(transactions, written, "INTO AUDIT_EVENT")
+    assert len(claim) == 1 and len(write) == 2 and None not in claim + write, transactions
+    assert len(set(claim + write + _of(transactions, "COMMIT"))) == 1, transactions
+    again = client.post(url, json=body, headers={"Idempotency-Key": child})
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotency-replayed"] == "true"
+    listed = client.get(url).json()
+    assert listed["total"] == 1 and listed["items"] == [first.json()]  # written once, answered as listed
+    problem(client.post(f"{API}/recommendations/999999/{child}", json=body), 404)

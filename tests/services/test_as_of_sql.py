@@ -129,7 +129,7 @@ def matrix(session, clock):
             progress.add_evidence(
                 session,
                 actor=SYSTEM,
-                recommendation=recommendation,
+                recommendation_id=recommendation.id,
                 data=EvidenceLinkCreate(organisation_code=owner, url="https://example.org/e", title="e"),
                 now=now,
             )

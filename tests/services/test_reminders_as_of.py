@@ -65,7 +65,7 @@ def history(session):
     progress.add_evidence(
         session,
         actor=SYSTEM,
-        recommendation=overdue,
+        recommendation_id=overdue.id,
         data=EvidenceLinkCreate(organisation_code="A", url="https://example.org/e", title="e"),
         now=NOW,
     )
