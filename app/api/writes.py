@@ -1,5 +1,5 @@
-"""A write in one hop to a worker thread: the Idempotency-Key claimed, the service run, its answer
-stored and the whole committed, in one thread and one transaction.
+"""A write in one hop to a worker thread: the service run, its Idempotency-Key claimed with its
+answer and the whole committed, in one thread and one transaction.
 
 Claiming in one hop, writing in a second and storing the answer in a third held SQLite's write
 lock (taken at ``BEGIN IMMEDIATE``) across two returns to the event loop, where the request
