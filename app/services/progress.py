@@ -2,7 +2,6 @@
 
 from collections import Counter
 from datetime import date, datetime
-from typing import NamedTuple
 
 from sqlalchemy import Row, bindparam, func, insert, update
 from sqlmodel import Session, select
@@ -113,36 +112,10 @@ _LATEST_STATUS = (
     .order_by(_UPDATE.c.reported_on.desc(), _UPDATE.c.id.desc())
     .limit(1)
 )
-_RECOMMENDATION = Recommendation.__table__
-# The recommendation, locked, with the dates of its report a progress update is checked against
-# and the calendar the tallies count it in, and its owners in order: one row per owner (one with
-# no owner columns when it has none), in one statement.
-_LOCKED_WITH_OWNERS = recommendation_rows.locked_with(
-    [
-        _REPORT.c.review_start_date,
-        _REPORT.c.published_date,
-        _REPORT.c.received_date,
-        _REPORT.c.calendar,
-        _ORGANISATION.c.id.label("organisation_id"),
-        _ORGANISATION.c.code.label("organisation_code"),
-        _OWNER.c.id.label("owner_id"),
-        _OWNER.c.status.label("owner_status"),
-        _OWNER.c.last_reported_on,
-    ],
-    _RECOMMENDATION.join(_REPORT, _REPORT.c.id == _RECOMMENDATION.c.report_id)
-    .outerjoin(_OWNER, _OWNER.c.recommendation_id == _RECOMMENDATION.c.id)
-    .outerjoin(_ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id),
-).order_by(_OWNER.c.position)
-
-
-class _Owner(NamedTuple):
-    """An owner as ``_owners`` reads it."""
-
-    id: int
-    code: str
-    owner_id: int
-    status: str
-    last_reported_on: date | None
+# The dates a progress update is checked against, and the calendar the tallies count it in.
+_REPORT_DATES = select(
+    _REPORT.c.review_start_date, _REPORT.c.published_date, _REPORT.c.received_date, _REPORT.c.calendar
+).where(_REPORT.c.id == bindparam("report_id"))
 _INSERT_UPDATE = insert(_UPDATE).returning(_UPDATE.c.id)
 _SET_OWNER = (
     update(_OWNER)
@@ -174,8 +147,8 @@ def record_progress(
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
-    rows = recommendation_rows.lock_rows(session, _LOCKED_WITH_OWNERS, recommendation_id)
-    recommendation = report = rows[0]
+    recommendation = recommendation_rows.lock(session, recommendation_id)
+    report = connection.execute(_REPORT_DATES, {"report_id": recommendation.report_id}).one()
     began = review_began(report.review_start_date, report.published_date, report.received_date)
     if problem := reported_on_problem(reported_on, began):
         raise InvalidInput(f"{problem}.", code="implausible_date")
@@ -185,11 +158,7 @@ def record_progress(
             "it must be reopened before progress can be reported.",
             code="recommendation_closed",
         )
-    owners = [
-        _Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
-        for r in rows
-        if r.owner_id is not None
-    ]
+    owners = _owners(session, recommendation.id)
     owner = acting_owner(
         session, actor=actor, recommendation=recommendation, code=data.organisation_code, owners=owners
     )

@@ -7,10 +7,9 @@ code or name. Changes a client makes against an ETag claim the version instead
 (``versions.claim``).
 """
 
-from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import FromClause, Row, Select, bindparam, case, update
+from sqlalchemy import Row, bindparam, case, update
 from sqlmodel import Session, select
 
 from app.domain.status import Status
@@ -20,16 +19,17 @@ from app.models import Recommendation, RecommendationOwner
 _RECOMMENDATION = Recommendation.__table__
 _NEXT_VERSION = Recommendation.version + 1
 
-_LOCKED_COLUMNS = (
-    _RECOMMENDATION.c.id,
-    _RECOMMENDATION.c.report_id,
-    _RECOMMENDATION.c.ref,
-    _RECOMMENDATION.c.status,
-    _RECOMMENDATION.c.due_date,
-    _RECOMMENDATION.c.last_event_on,
-)
 _LOCKED = (
-    select(*_LOCKED_COLUMNS).where(_RECOMMENDATION.c.id == bindparam("recommendation_id")).with_for_update()
+    select(
+        _RECOMMENDATION.c.id,
+        _RECOMMENDATION.c.report_id,
+        _RECOMMENDATION.c.ref,
+        _RECOMMENDATION.c.status,
+        _RECOMMENDATION.c.due_date,
+        _RECOMMENDATION.c.last_event_on,
+    )
+    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .with_for_update()
 )
 _SET_STATUS = (
     update(_RECOMMENDATION)
@@ -53,27 +53,6 @@ def lock(session: Session, recommendation_id: int) -> Row:
     if recommendation is None:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
     return recommendation
-
-
-def locked_with(columns: Iterable, joined: FromClause) -> Select:
-    """A statement reading what ``lock`` reads together with ``columns`` of the tables ``joined``
-    to the recommendation (a join starting from its table), one row per row joined, the
-    recommendation's row locked as ``lock`` locks it: for ``lock_rows``."""
-    return (
-        select(*_LOCKED_COLUMNS, *columns)
-        .select_from(joined)
-        .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
-        .with_for_update(of=_RECOMMENDATION)
-    )
-
-
-def lock_rows(session: Session, statement: Select, recommendation_id: int) -> list[Row]:
-    """The rows of a ``locked_with`` statement, the recommendation's row locked; 404 when there
-    is no such recommendation. One statement where ``lock`` and further reads would take several."""
-    rows = session.connection().execute(statement, {"recommendation_id": recommendation_id}).all()
-    if not rows:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return rows
 
 
 def set_status(session: Session, locked: Row, status: Status, *, event_on: date, now: datetime) -> None:
