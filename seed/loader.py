@@ -45,20 +45,17 @@ def load_seed(
     """Create what is missing in one transaction; existing rows are left as they are."""
     data = data or read_seed()
     result = SeedResult()
-    for raw in data["organisations"]:
-        if organisations.find_by_code(session, raw["code"]) is None:
-            organisation = organisations.add_organisation(
-                session, actor=actor, data=OrganisationCreate.model_validate(raw), now=now
-            )
-            result.organisations_created.append(organisation.code)
+    listed = [OrganisationCreate.model_validate(raw) for raw in data["organisations"]]
+    present = organisations.find_by_codes(session, [o.code for o in listed])
+    missing = [o for o in listed if o.code.lower() not in present]
+    created = organisations.add_organisations(session, actor=actor, items=missing, now=now)
+    result.organisations_created = [organisation.code for organisation in created]
     report_data = ReportCreate.model_validate(data["report"])
     if reports.find_by_slug(session, report_data.slug) is None:
         report = reports.add_report(session, actor=actor, data=report_data, now=now)
-        for raw in data["recommendations"]:
-            recommendations.add_recommendation(
-                session, actor=actor, report=report, data=RecommendationCreate.model_validate(raw), now=now
-            )
-            result.recommendations_created += 1
+        items = [RecommendationCreate.model_validate(raw) for raw in data["recommendations"]]
+        recommendations.add_recommendations(session, actor=actor, report=report, items=items, now=now)
+        result.recommendations_created = len(items)
         result.report_created = True
     session.commit()
     return result

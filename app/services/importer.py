@@ -167,19 +167,19 @@ def _needed_codes(plan: ImportPlan, *, new_report: bool) -> set[str]:
 def _add_organisations(
     session: Session, *, actor: Actor, plan: ImportPlan, new_report: bool, now: datetime
 ) -> list[NewOrganisation]:
-    created = []
-    for proposal in plan.resolver.new_organisations(_needed_codes(plan, new_report=new_report)):
-        data = OrganisationCreate(code=proposal.code, name=proposal.name, kind=proposal.kind)
-        organisation = organisations.add_organisation(session, actor=actor, data=data, now=now)
-        created.append(NewOrganisation.model_validate(organisation))
-    return created
+    items = [
+        OrganisationCreate(code=proposal.code, name=proposal.name, kind=proposal.kind)
+        for proposal in plan.resolver.new_organisations(_needed_codes(plan, new_report=new_report))
+    ]
+    created = organisations.add_organisations(session, actor=actor, items=items, now=now)
+    return [NewOrganisation.model_validate(organisation) for organisation in created]
 
 
 def _create(session: Session, *, actor: Actor, plan: ImportPlan, now: datetime) -> tuple[int, list]:
     created = _add_organisations(session, actor=actor, plan=plan, new_report=True, now=now)
     report = reports.add_report(session, actor=actor, data=plan.report_data, now=now)
-    for item in plan.items:
-        recommendations.add_recommendation(session, actor=actor, report=report, data=item.data, now=now)
+    items = [item.data for item in plan.items]
+    recommendations.add_recommendations(session, actor=actor, report=report, items=items, now=now)
     return report.id, created
 
 

@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func
@@ -24,6 +24,15 @@ def find_by_code(session: Session, code: str) -> Organisation | None:
     return session.exec(select(Organisation).where(func.lower(Organisation.code) == code.lower())).first()
 
 
+def find_by_codes(session: Session, codes: Iterable[str]) -> dict[str, Organisation]:
+    """The organisations that have these codes (any case), by lower-case code, in one query."""
+    wanted = {code.lower() for code in codes}
+    if not wanted:
+        return {}
+    query = select(Organisation).where(func.lower(Organisation.code).in_(wanted))
+    return {organisation.code.lower(): organisation for organisation in session.exec(query)}
+
+
 def resolve_organisation(session: Session, id_or_code: str) -> Organisation:
     """An organisation named by its id ("3") or its code ("MYHT", any case)."""
     if is_number(id_or_code) and as_id(id_or_code) is None:
@@ -39,17 +48,20 @@ def resolve_organisation(session: Session, id_or_code: str) -> Organisation:
 
 def resolve_codes(session: Session, codes: Sequence[str]) -> list[Organisation]:
     """Organisations for ``codes`` in the order given; every code must exist."""
-    wanted = {code.lower() for code in codes}
-    if len(wanted) != len(codes):
-        raise InvalidInput("An organisation is named more than once.")
-    found = {
-        o.code.lower(): o
-        for o in session.exec(select(Organisation).where(func.lower(Organisation.code).in_(wanted)))
-    }
-    missing = [code for code in codes if code.lower() not in found]
-    if missing:
-        raise InvalidInput(f"Unknown organisation code(s): {', '.join(missing)}.", unknown=missing)
-    return [found[code.lower()] for code in codes]
+    return resolve_code_lists(session, [codes])[0]
+
+
+def resolve_code_lists(session: Session, lists: Sequence[Sequence[str]]) -> list[list[Organisation]]:
+    """``resolve_codes`` for each list (the owners of many recommendations), in one query."""
+    for codes in lists:
+        if len({code.lower() for code in codes}) != len(codes):
+            raise InvalidInput("An organisation is named more than once.")
+    found = find_by_codes(session, [code for codes in lists for code in codes])
+    for codes in lists:
+        missing = [code for code in codes if code.lower() not in found]
+        if missing:
+            raise InvalidInput(f"Unknown organisation code(s): {', '.join(missing)}.", unknown=missing)
+    return [[found[code.lower()] for code in codes] for codes in lists]
 
 
 def list_organisations(
@@ -73,22 +85,42 @@ def _ensure_code_free(session: Session, code: str, *, except_id: int | None = No
 def add_organisation(
     session: Session, *, actor: Actor, data: OrganisationCreate, now: datetime
 ) -> Organisation:
-    """Stage a new organisation and its audit event without committing (the seed and importer share this)."""
-    _ensure_code_free(session, data.code)
-    organisation = Organisation(**data.model_dump(), created_at=now, updated_at=now)
-    session.add(organisation)
+    """Stage a new organisation and its audit event without committing."""
+    return add_organisations(session, actor=actor, items=[data], now=now)[0]
+
+
+def add_organisations(
+    session: Session, *, actor: Actor, items: Sequence[OrganisationCreate], now: datetime
+) -> list[Organisation]:
+    """Stage new organisations, in order, each with its audit event, without committing (the seed
+    and the importer add many: one query for the codes taken, one flush)."""
+    taken = find_by_codes(session, [data.code for data in items])
+    seen: set[str] = set()
+    for data in items:
+        existing = taken.get(data.code.lower())
+        if existing is not None:
+            raise Conflict(
+                f"The code {data.code!r} is already used by organisation {existing.id}.",
+                existing_id=existing.id,
+            )
+        if data.code.lower() in seen:
+            raise Conflict(f"The code {data.code!r} is given more than once.")
+        seen.add(data.code.lower())
+    created = [Organisation(**data.model_dump(), created_at=now, updated_at=now) for data in items]
+    session.add_all(created)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity="organisation",
-        entity_id=organisation.id,
-        now=now,
-        after=audit.snapshot(organisation),
-        scopes=change_scopes.of_organisation(organisation.id),
-    )
-    return organisation
+    for organisation in created:
+        audit.record(
+            session,
+            actor=actor,
+            action="create",
+            entity="organisation",
+            entity_id=organisation.id,
+            now=now,
+            after=audit.snapshot(organisation),
+            scopes=change_scopes.of_organisation(organisation.id),
+        )
+    return created
 
 
 def create_organisation(

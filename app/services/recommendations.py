@@ -1,4 +1,5 @@
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -6,6 +7,7 @@ from enum import StrEnum
 from sqlalchemy import Select, case, func, not_, or_
 from sqlmodel import Session, select
 
+from app.domain import scopes
 from app.domain.access import Actor
 from app.domain.deadlines import Rag, deadline_state
 from app.domain.status import Status
@@ -24,10 +26,10 @@ from app.schemas.recommendations import (
     RecommendationPublic,
 )
 from app.services import as_of as as_of_sql
-from app.services import audit, change_scopes, tallies, versions
+from app.services import audit, tallies, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
-from app.services.organisations import resolve_codes, resolve_organisation
+from app.services.organisations import resolve_code_lists, resolve_organisation
 
 
 def ref_position(ref: str) -> int:
@@ -48,61 +50,91 @@ def add_recommendation(
     session: Session, *, actor: Actor, report: Report, data: RecommendationCreate, now: datetime
 ) -> Recommendation:
     """Stage a recommendation with its owners and citations, without committing."""
-    duplicate = session.exec(
-        select(Recommendation.id).where(Recommendation.report_id == report.id, Recommendation.ref == data.ref)
-    ).first()
-    if duplicate is not None:
-        raise Conflict(f"Report {report.id} already has a recommendation {data.ref}.", existing_id=duplicate)
-    paragraphs = [c.paragraph for c in data.citations]
-    if len(set(paragraphs)) != len(paragraphs):
-        raise Conflict("A paragraph is cited more than once.")
-    owners = resolve_codes(session, data.owners)
-    recommendation = Recommendation(
-        report_id=report.id,
-        ref=data.ref,
-        position=ref_position(data.ref),
-        text=data.text,
-        section=data.section or (data.citations[0].section if data.citations else None),
-        status=Status.NOT_STARTED,
-        target_date=data.target_date,
-        original_target_date=data.target_date,
-        due_date=data.target_date or report.action_plan_due_date,
-        created_at=now,
-        updated_at=now,
+    return add_recommendations(session, actor=actor, report=report, items=[data], now=now)[0]
+
+
+def add_recommendations(
+    session: Session, *, actor: Actor, report: Report, items: Sequence[RecommendationCreate], now: datetime
+) -> list[Recommendation]:
+    """Stage recommendations of one report, in order, with their owners and citations, without
+    committing. A whole report's worth (the seed, an import) costs one query for the refs taken,
+    one for the owners' codes, one flush of the rows and one count for the tallies, not a round
+    of each per recommendation."""
+    refs = [data.ref for data in items]
+    taken = dict(
+        session.exec(
+            select(Recommendation.ref, Recommendation.id).where(
+                Recommendation.report_id == report.id, Recommendation.ref.in_(refs)
+            )
+        ).all()
     )
-    session.add(recommendation)
+    seen: set[str] = set()
+    for data in items:
+        if data.ref in taken:
+            message = f"Report {report.id} already has a recommendation {data.ref}."
+            raise Conflict(message, existing_id=taken[data.ref])
+        if data.ref in seen:
+            raise Conflict(f"Recommendation {data.ref} is given more than once.")
+        seen.add(data.ref)
+        paragraphs = [c.paragraph for c in data.citations]
+        if len(set(paragraphs)) != len(paragraphs):
+            raise Conflict("A paragraph is cited more than once.")
+    owners = resolve_code_lists(session, [data.owners for data in items])
+    created = [
+        Recommendation(
+            report_id=report.id,
+            ref=data.ref,
+            position=ref_position(data.ref),
+            text=data.text,
+            section=data.section or (data.citations[0].section if data.citations else None),
+            status=Status.NOT_STARTED,
+            target_date=data.target_date,
+            original_target_date=data.target_date,
+            due_date=data.target_date or report.action_plan_due_date,
+            created_at=now,
+            updated_at=now,
+        )
+        for data in items
+    ]
+    session.add_all(created)
     session.flush()
-    for position, organisation in enumerate(owners):
-        session.add(
+    for recommendation, data, organisations in zip(created, items, owners, strict=True):
+        session.add_all(
             RecommendationOwner(
                 recommendation_id=recommendation.id,
                 organisation_id=organisation.id,
                 position=position,
                 updated_at=now,
             )
+            for position, organisation in enumerate(organisations)
         )
-    for citation in data.citations:
-        session.add(
+        session.add_all(
             RecommendationCitation(
                 recommendation_id=recommendation.id,
                 paragraph=citation.paragraph,
                 section=citation.section,
             )
+            for citation in data.citations
         )
     versions.bump(report)  # its recommendation count changed
     session.add(report)
-    tallies.added(session, [recommendation.id])  # after the report's row (its calendar) is written
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity="recommendation",
-        entity_id=recommendation.id,
-        now=now,
-        after={**audit.snapshot(recommendation), "owners": data.owners},
-        scopes=change_scopes.of_recommendation(session, recommendation.id),
-    )
-    return recommendation
+    tallies.added(session, [r.id for r in created])  # after the report's row (its calendar) is written
+    for recommendation, data, organisations in zip(created, items, owners, strict=True):
+        audit.record(
+            session,
+            actor=actor,
+            action="create",
+            entity="recommendation",
+            entity_id=recommendation.id,
+            now=now,
+            after={**audit.snapshot(recommendation), "owners": data.owners},
+            scopes=scopes.recommendation_change(
+                recommendation_id=recommendation.id,
+                report_id=report.id,
+                owner_ids=[organisation.id for organisation in organisations],
+            ),
+        )
+    return created
 
 
 def create_recommendation(
