@@ -48,6 +48,26 @@ from app.services import keys
 TODAY = date(2018, 7, 2)
 
 
+# Pure rules and the parsers touch no database: the SQLite pass of ``make test`` runs them, the
+# PostgreSQL pass runs only what can differ by engine.
+_ENGINE_FREE_FOLDERS = ("domain", "importer")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not os.environ.get("RECTRACK_TEST_POSTGRES_URL"):
+        return
+    here = Path(__file__).parent
+    engine_free = {
+        item
+        for item in items
+        if "database_url" not in getattr(item, "fixturenames", ())
+        and item.path.relative_to(here).parts[0] in _ENGINE_FREE_FOLDERS
+    }
+    if engine_free:
+        config.hook.pytest_deselected(items=list(engine_free))
+        items[:] = [item for item in items if item not in engine_free]
+
+
 def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("RECTRACK_TEST_POSTGRES_URL")
     if url:
