@@ -2,13 +2,17 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, true
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, true
 from sqlmodel import Session, select
 
-from app.domain.deadlines import Rag, action_plan_state
+from app.domain.deadlines import Rag, action_plan_state, deadline_state
 from app.domain.status import Status
+from app.domain.tallies import owner_answerable
+from app.errors import NotFound
 from app.models import (
     Organisation,
     OwnerDueTally,
@@ -33,6 +37,7 @@ from app.schemas.summaries import (
 from app.services import as_of as sql
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
+from app.services.recommendation_detail import json_array_agg, json_object
 
 
 def _share(part: int, whole: int) -> float:
@@ -94,7 +99,14 @@ def _owner_rows(as_of: AsOf, *where: ColumnElement):
 def _organisation_breakdown_query(as_of: AsOf, *where: ColumnElement) -> Select:
     rows = _owner_rows(as_of, *where)
     return (
-        select(Organisation, rows.c.owner_status, rows.c.overdue, func.count())
+        select(
+            Organisation.id,
+            Organisation.code,
+            Organisation.name,
+            rows.c.owner_status,
+            rows.c.overdue,
+            func.count(),
+        )
         .join(rows, rows.c.organisation_id == Organisation.id)
         .group_by(Organisation.id, rows.c.owner_status, rows.c.overdue)
         .order_by(Organisation.code)
@@ -108,20 +120,23 @@ def _organisation_breakdown(
 
 
 def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
+    """Owners counted by (organisation id, code, name, owner status, overdue, count), in the
+    organisations' order."""
     breakdown: dict[int, dict] = {}
-    for organisation, owner_status, overdue, count in grouped:
+    for organisation_id, code, name, owner_status, overdue, count in grouped:
         entry = breakdown.setdefault(
-            organisation.id,
-            {"organisation": organisation, "by_status": defaultdict(int), "overdue": 0, "recommendations": 0},
+            organisation_id,
+            {"id": organisation_id, "code": code, "name": name, "by_status": defaultdict(int), "overdue": 0,
+             "recommendations": 0},
         )
         entry["by_status"][owner_status] += count
         entry["recommendations"] += count
         entry["overdue"] += count if overdue else 0
     return [
         OrganisationBreakdown(
-            organisation_id=e["organisation"].id,
-            code=e["organisation"].code,
-            name=e["organisation"].name,
+            organisation_id=e["id"],
+            code=e["code"],
+            name=e["name"],
             recommendations=e["recommendations"],
             by_status=OwnerStatusCounts(**e["by_status"]),
             overdue=e["overdue"],
@@ -220,9 +235,9 @@ def action_plan(report: Report, as_of: AsOf) -> ActionPlan:
 
 @lru_cache(maxsize=32)
 def _report_summary_queries(as_of: AsOf) -> tuple[Select, Select]:
-    """The two queries of a report summary, built once per date asked about: a dashboard asks for
-    many reports' summaries as of the same day, and building and keying these statements (their
-    as-of CASEs are large) cost more than running them. The report is a bound parameter."""
+    """The two queries of a report summary as of a past day, built once per day asked about:
+    building and keying these statements (their as-of CASEs are large) costs more than running
+    them. The report is a bound parameter."""
     in_report = Recommendation.report_id == bindparam("report_id")
     return (
         _organisation_breakdown_query(as_of, in_report),
@@ -230,17 +245,150 @@ def _report_summary_queries(as_of: AsOf) -> tuple[Select, Select]:
     )
 
 
-def report_summary(session: Session, *, report: Report, as_of: AsOf) -> ReportSummary:
-    breakdown, counts = _report_summary_queries(as_of)
-    params = {"report_id": report.id}
+def _json_object(**fields) -> json_object:
+    return json_object(*(part for name, value in fields.items() for part in (name, value)))
+
+
+def _report_as_of_today_query() -> Select:
+    """The report (by the ``report_id`` parameter) with what its summary counts as of any day
+    from today on, in one row: its recommendations grouped by stored status and due date, and
+    its owners grouped by organisation, owner status, the recommendation's status and due date
+    (with ``place``, the organisation's rank by code), as JSON arrays. The day asked about
+    only colours these groups, so the statement does not depend on it."""
+    report_id = bindparam("report_id")
+    recommendation_groups = (
+        select(Recommendation.status, Recommendation.due_date, func.count().label("n"))
+        .where(Recommendation.report_id == report_id)
+        .group_by(Recommendation.status, Recommendation.due_date)
+        .subquery()
+    )
+    rec = recommendation_groups.c
+    owner_groups = (
+        select(
+            RecommendationOwner.organisation_id,
+            RecommendationOwner.status.label("owner_status"),
+            Recommendation.status,
+            Recommendation.due_date,
+            func.count().label("n"),
+        )
+        .join(Recommendation, Recommendation.id == RecommendationOwner.recommendation_id)
+        .where(Recommendation.report_id == report_id)
+        .group_by(
+            RecommendationOwner.organisation_id,
+            RecommendationOwner.status,
+            Recommendation.status,
+            Recommendation.due_date,
+        )
+        .subquery()
+    )
+    placed = (
+        select(
+            owner_groups,
+            Organisation.code,
+            Organisation.name,
+            func.dense_rank().over(order_by=Organisation.code).label("place"),
+        )
+        .join(Organisation, Organisation.id == owner_groups.c.organisation_id)
+        .subquery()
+    )
+    own = placed.c
+    return select(
+        Report.id,
+        Report.slug,
+        Report.calendar,
+        Report.action_plan_due_date,
+        Report.action_plan_submitted_date,
+        select(json_array_agg(_json_object(status=rec.status, due_date=rec.due_date, n=rec.n)))
+        .scalar_subquery()
+        .label("recommendations"),
+        select(
+            json_array_agg(
+                _json_object(
+                    place=own.place,
+                    organisation_id=own.organisation_id,
+                    code=own.code,
+                    name=own.name,
+                    owner_status=own.owner_status,
+                    status=own.status,
+                    due_date=own.due_date,
+                    n=own.n,
+                )
+            )
+        )
+        .scalar_subquery()
+        .label("owners"),
+    ).where(Report.id == report_id)
+
+
+REPORT_AS_OF_TODAY = _report_as_of_today_query()
+
+
+def _day(value: str | date | None) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def report_summary_as_of_today(row, report_id: int, *, as_of: AsOf) -> ReportSummary:
+    """The summary from the row ``REPORT_AS_OF_TODAY`` read (as of a day from today on); 404
+    when it read none."""
+    if row is None:
+        raise NotFound(f"Report {report_id} does not exist.")
+    calendar = calendar_for(row.calendar)
+
+    def rag(status: str, due: date | None) -> Rag:
+        state = deadline_state(
+            due=due,
+            status=Status(status),
+            today=as_of.day,
+            calendar=calendar,
+            due_soon_working_days=as_of.due_soon_working_days,
+        )
+        return state.rag
+
+    def overdue(owner: dict) -> bool:
+        due = _day(owner["due_date"])
+        answerable = owner_answerable(owner["owner_status"], owner["status"])
+        return due is not None and due < as_of.day and answerable
+
+    counts = [(g["status"], rag(g["status"], _day(g["due_date"])), g["n"]) for g in row.recommendations or ()]
+    owners = [
+        (o["organisation_id"], o["code"], o["name"], o["owner_status"], overdue(o), o["n"])
+        for o in sorted(row.owners or (), key=itemgetter("place"))
+    ]
+    return _report_summary(row, as_of, counts, owners)
+
+
+def _report_summary(report, as_of: AsOf, counts: Iterable, breakdown: Iterable) -> ReportSummary:
+    """A report summary from ``report``'s fields, its recommendations counted by (status, RAG
+    colour, count) and its owners as ``_breakdown`` takes them: the one shape of every path."""
     return ReportSummary(
         report_id=report.id,
         slug=report.slug,
         as_of=as_of.day,
         action_plan=action_plan(report, as_of),
-        organisations=_breakdown(session.exec(breakdown, params=params)),
-        **_counts(session.exec(counts, params=params)),
+        organisations=_breakdown(breakdown),
+        **_counts(counts),
     )
+
+
+def _report_summary_as_of_today(connection: Connection, report_id: int, as_of: AsOf) -> ReportSummary:
+    row = connection.execute(REPORT_AS_OF_TODAY, {"report_id": report_id}).one_or_none()
+    return report_summary_as_of_today(row, report_id, as_of=as_of)
+
+
+def report_summary(session: Session, *, report: Report, as_of: AsOf) -> ReportSummary:
+    if as_of.is_current:
+        return _report_summary_as_of_today(session.connection(), report.id, as_of)
+    breakdown, counts = _report_summary_queries(as_of)
+    params = {"report_id": report.id}
+    return _report_summary(
+        report, as_of, session.exec(counts, params=params), session.exec(breakdown, params=params)
+    )
+
+
+def report_summary_of(session: Session, report_id: int, *, as_of: AsOf) -> ReportSummary:
+    """The summary of the report ``report_id`` as of a day from today on, in one statement
+    that reads the report too (404 when there is none)."""
+    return _report_summary_as_of_today(session.connection(), report_id, as_of)
 
 
 def portfolio_summary(session: Session, *, as_of: AsOf) -> PortfolioSummary:

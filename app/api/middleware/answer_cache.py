@@ -69,13 +69,17 @@ class KeptAnswers:
     quick: QuickAnswer | None = None
 
 
-def shared_answer(endpoint: F | None = None, *, scopes: AnswerScopes = portfolio):
+def shared_answer(
+    endpoint: F | None = None, *, scopes: AnswerScopes = portfolio, quick: QuickAnswer | None = None
+):
     """Marks a GET route any reader may call whose answer depends only on the URL, the
     date asked for and the state of the database (its ETag is ``collection_etag``), and of
-    the database only on ``scopes`` (what a write must touch to change the answer)."""
+    the database only on ``scopes`` (what a write must touch to change the answer).
+    ``quick`` gives the route's answer without routing when it can, tagged with the request's
+    ``answer_key``."""
 
     def mark(endpoint: F) -> F:
-        endpoint.kept_answers = KeptAnswers(scopes)  # type: ignore[attr-defined]
+        endpoint.kept_answers = KeptAnswers(scopes, quick=quick)  # type: ignore[attr-defined]
         return endpoint
 
     return mark(endpoint) if endpoint is not None else mark
