@@ -9,6 +9,7 @@ from operator import itemgetter
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, true
 from sqlmodel import Session, select
 
+from app.domain.calendar import WorkingDayCalendar
 from app.domain.deadlines import Rag, action_plan_state, deadline_state
 from app.domain.status import Status
 from app.domain.tallies import owner_answerable
@@ -327,6 +328,16 @@ def _day(value: str | date | None) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
+@lru_cache(maxsize=4096)
+def _rag(status: str, due: date | None, today: date, calendar: WorkingDayCalendar, soon_days: int) -> Rag:
+    # The same (status, due date) pairs come back report after report on a day, and the
+    # working-day arithmetic costs more than a lookup.
+    state = deadline_state(
+        due=due, status=Status(status), today=today, calendar=calendar, due_soon_working_days=soon_days
+    )
+    return state.rag
+
+
 def report_summary_as_of_today(row, report_id: int, *, as_of: AsOf) -> ReportSummary:
     """The summary from the row ``REPORT_AS_OF_TODAY`` read (as of a day from today on); 404
     when it read none."""
@@ -335,14 +346,7 @@ def report_summary_as_of_today(row, report_id: int, *, as_of: AsOf) -> ReportSum
     calendar = calendar_for(row.calendar)
 
     def rag(status: str, due: date | None) -> Rag:
-        state = deadline_state(
-            due=due,
-            status=Status(status),
-            today=as_of.day,
-            calendar=calendar,
-            due_soon_working_days=as_of.due_soon_working_days,
-        )
-        return state.rag
+        return _rag(status, due, as_of.day, calendar, as_of.due_soon_working_days)
 
     def overdue(owner: dict) -> bool:
         due = _day(owner["due_date"])
