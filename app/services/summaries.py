@@ -127,8 +127,14 @@ def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
     for organisation_id, code, name, owner_status, overdue, count in grouped:
         entry = breakdown.setdefault(
             organisation_id,
-            {"id": organisation_id, "code": code, "name": name, "by_status": defaultdict(int), "overdue": 0,
-             "recommendations": 0},
+            {
+                "id": organisation_id,
+                "code": code,
+                "name": name,
+                "by_status": defaultdict(int),
+                "overdue": 0,
+                "recommendations": 0,
+            },
         )
         entry["by_status"][owner_status] += count
         entry["recommendations"] += count
