@@ -1,7 +1,6 @@
 """Request ids, access logs and Prometheus metrics, as one ASGI middleware."""
 
 import itertools
-import logging
 import re
 import time
 import uuid
@@ -9,6 +8,8 @@ import uuid
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import logs
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -33,8 +34,6 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-
-access_log = logging.getLogger("rectrack.access")
 
 # The labelled series, looked up once each: prometheus_client takes a lock and builds the
 # label tuple on every labels() call. Bounded by routes x methods x statuses.
@@ -99,19 +98,12 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             method = scope["method"]
             _count(method, route, status_code, elapsed)
-            access_log.info(
-                "%s %s %s",
-                method,
-                scope["path"],
-                status_code,
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status_code,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    }
-                },
+            logs.access(
+                timestamp=time.time(),
+                request_id=request_id,  # plain: matched _VALID_REQUEST_ID or made here
+                method=method,
+                path=scope["path"],
+                route=route,
+                status=status_code,
+                duration_ms=round(elapsed * 1000, 2),
             )
