@@ -37,7 +37,7 @@ from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.quick_reads import create_quick_reads
 from app.db.sessions import writers
-from app.logs import configure_logging
+from app.logs import configure_logging, flush_logs
 from app.pages import install as install_pages
 from app.services import keys, webhook_network
 from app.services.encryption import IDEMPOTENT_ANSWERS, cipher
@@ -62,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.change_counter.close()
     await app.state.quick_reads.close()
     app.state.engine.dispose()
+    flush_logs()  # the access lines of the last loop turn
 
 
 def _document_problems_as_problem_json(app: FastAPI) -> None:
