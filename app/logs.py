@@ -7,7 +7,6 @@ write and an idle server still shows each line at once.
 """
 
 import asyncio
-import atexit
 import json
 import logging
 import math
@@ -133,6 +132,7 @@ class JsonLinesHandler(logging.Handler):
         self.sink.write(line)
 
     def flush(self) -> None:
+        # Also what logging's own exit hook (logging.shutdown) calls: no line waits past exit.
         self.sink.flush()
 
 
@@ -268,12 +268,10 @@ def access(
 
 
 def flush_logs() -> None:
-    """Write the access lines still waiting for their loop turn (at shutdown)."""
+    """Write the access lines still waiting for their loop turn (at the application's shutdown)."""
     if _handler is not None:
         _handler.sink.flush()
 
-
-atexit.register(flush_logs)
 
 
 def configure_logging(level: str = "info") -> None:
