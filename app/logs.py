@@ -57,19 +57,21 @@ class LineSink:
             self.fd = None
         self.lock = threading.Lock()
         self.waiting: list[str] = []
-        self.scheduled = False
+        self.scheduled_on: asyncio.AbstractEventLoop | None = None
 
     def add(self, line: str) -> None:
         with self.lock:
             self.waiting.append(line)
-            if self.scheduled:
-                return
             try:
-                asyncio.get_running_loop().call_soon(self.flush)
+                loop = asyncio.get_running_loop()
             except RuntimeError:  # no event loop in this thread: nothing to batch with
                 self._write_waiting()
                 return
-            self.scheduled = True
+            # Asked once per turn of this loop; again if the loop asked before is another one
+            # (a loop closed before its turn came would otherwise hold every later line back).
+            if self.scheduled_on is not loop:
+                loop.call_soon(self.flush)
+                self.scheduled_on = loop
 
     def write(self, line: str) -> None:
         with self.lock:
@@ -78,7 +80,7 @@ class LineSink:
 
     def flush(self) -> None:
         with self.lock:
-            self.scheduled = False
+            self.scheduled_on = None
             if self.waiting:
                 self._write_waiting()
 
@@ -89,7 +91,9 @@ class LineSink:
                 self.stream.write("\n".join(lines) + "\n")
                 self.stream.flush()
                 return
-            self.stream.flush()  # anything written to the stream itself goes first
+            # Anything written to the stream itself goes first; and a closed stream raises
+            # here, so its file descriptor (perhaps another file's by now) is never written.
+            self.stream.flush()
             for chunk in _chunks(lines):
                 while chunk:
                     chunk = chunk[os.write(self.fd, chunk) :]

@@ -179,6 +179,32 @@ def test_an_idle_loop_writes_each_line_on_its_next_turn(pipe):
     assert asyncio.run(one_at_a_time()) == ["line 0\n", "line 1\n", "line 2\n"]
 
 
+def test_a_loop_closed_before_its_turn_holds_no_line_back_from_the_next_loop(pipe):
+    read_end, write_end = pipe
+    sink = LineSink(os.fdopen(write_end, "w", closefd=False))
+
+    class Stopped(SystemExit):
+        """Leaves the loop at once: asyncio lets SystemExit through its callbacks."""
+
+    async def add(line: str, then_stop: bool = False) -> None:
+        sink.add(line)
+        if then_stop:
+            raise Stopped
+
+    closed_early = asyncio.new_event_loop()
+    with pytest.raises(Stopped):
+        closed_early.run_until_complete(add("line 0", then_stop=True))  # before the turn that writes it
+    closed_early.close()
+    assert read_all(read_end) == ""
+
+    async def next_loop() -> str:
+        await add("line 1")
+        await asyncio.sleep(0)
+        return read_all(read_end)
+
+    assert asyncio.run(next_loop()) == "line 0\nline 1\n"
+
+
 def test_other_records_come_after_the_access_lines_logged_before_them(pipe):
     read_end, write_end = pipe
     handler = JsonLinesHandler(LineSink(os.fdopen(write_end, "w", closefd=False)))
