@@ -119,8 +119,10 @@ def is_done(status: ColumnElement) -> ColumnElement:
     return status.in_(_DONE)
 
 
-def is_overdue(as_of: AsOf, status: ColumnElement) -> ColumnElement:
-    return and_(Recommendation.due_date < as_of.day, not_(is_done(status)))
+def is_overdue(
+    as_of: AsOf, status: ColumnElement, *, due_date: ColumnElement = Recommendation.due_date
+) -> ColumnElement:
+    return and_(due_date < as_of.day, not_(is_done(status)))
 
 
 def due_soon_thresholds(as_of: AsOf) -> dict[str, date]:
@@ -136,11 +138,17 @@ def due_soon_limit(as_of: AsOf, calendar: ColumnElement = Report.calendar) -> Co
     return case(*((calendar == name, literal(day)) for name, day in thresholds.items()))
 
 
-def is_due_soon(as_of: AsOf, status: ColumnElement) -> ColumnElement:
+def is_due_soon(
+    as_of: AsOf,
+    status: ColumnElement,
+    *,
+    due_date: ColumnElement = Recommendation.due_date,
+    calendar: ColumnElement = Report.calendar,
+) -> ColumnElement:
     return and_(
         not_(is_done(status)),
-        Recommendation.due_date >= as_of.day,
-        Recommendation.due_date <= due_soon_limit(as_of),
+        due_date >= as_of.day,
+        due_date <= due_soon_limit(as_of, calendar),
     )
 
 
@@ -163,8 +171,16 @@ def rag(
     )
 
 
-def rag_condition(as_of: AsOf, status: ColumnElement, colour: Rag) -> ColumnElement:
-    """A filter for one colour, written so the date comparisons can use indexes."""
+def rag_condition(
+    as_of: AsOf,
+    status: ColumnElement,
+    colour: Rag,
+    *,
+    due_date: ColumnElement = Recommendation.due_date,
+    calendar: ColumnElement = Report.calendar,
+) -> ColumnElement:
+    """A filter for one colour, written so the date comparisons can use indexes; by default of
+    ``Recommendation``, and the query must join ``Report`` (for its calendar)."""
     open_ = not_(is_done(status))
     match colour:
         case Rag.BLUE:
@@ -172,13 +188,13 @@ def rag_condition(as_of: AsOf, status: ColumnElement, colour: Rag) -> ColumnElem
         case Rag.GREY:
             return status == Status.CLOSED_NOT_IMPLEMENTED.value
         case Rag.RED:
-            return is_overdue(as_of, status)
+            return is_overdue(as_of, status, due_date=due_date)
         case Rag.AMBER:
-            return is_due_soon(as_of, status)
+            return is_due_soon(as_of, status, due_date=due_date, calendar=calendar)
         case Rag.GREEN:
             return or_(
                 status == Status.IMPLEMENTED.value,
-                and_(open_, Recommendation.due_date > due_soon_limit(as_of)),
+                and_(open_, due_date > due_soon_limit(as_of, calendar)),
             )
 
 

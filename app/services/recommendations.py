@@ -1,15 +1,14 @@
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Select, case, func, not_, or_
+from sqlalchemy import Select, case, func
 from sqlmodel import Session, select
 
 from app.domain import scopes
 from app.domain.access import Actor
-from app.domain.deadlines import Rag, deadline_state
+from app.domain.deadlines import deadline_state
 from app.domain.status import Status
 from app.errors import Conflict, NotFound
 from app.models import (
@@ -29,6 +28,7 @@ from app.services import as_of as as_of_sql
 from app.services import audit, tallies, versions
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
+from app.services.list_filters import RecommendationFilters, figure_conditions, tallied_total, tally_counts
 from app.services.organisations import resolve_code_lists, resolve_organisation
 
 
@@ -152,16 +152,6 @@ class SortOrder(StrEnum):
     DAYS_OVERDUE = "days_overdue"
 
 
-@dataclass(frozen=True)
-class RecommendationFilters:
-    report_id: int | None = None
-    organisation: str | None = None  # id or code
-    statuses: list[Status] = field(default_factory=list)
-    overdue: bool | None = None
-    rags: list[Rag] = field(default_factory=list)
-    due_before: date | None = None
-
-
 def _filtered(session: Session, query: Select, filters: RecommendationFilters, as_of: AsOf, status) -> Select:
     if filters.report_id is not None:
         query = query.where(Recommendation.report_id == filters.report_id)
@@ -171,16 +161,10 @@ def _filtered(session: Session, query: Select, filters: RecommendationFilters, a
             RecommendationOwner.organisation_id == organisation.id
         )
         query = query.where(Recommendation.id.in_(owned))
-    if filters.statuses:
-        query = query.where(status.in_([Status(s) for s in filters.statuses]))
-    if filters.overdue is not None:
-        overdue = as_of_sql.is_overdue(as_of, status)
-        query = query.where(overdue if filters.overdue else not_(overdue))
-    if filters.rags:
-        query = query.where(or_(*(as_of_sql.rag_condition(as_of, status, c) for c in filters.rags)))
-    if filters.due_before is not None:
-        query = query.where(Recommendation.due_date < filters.due_before)
-    return query
+    conditions = figure_conditions(
+        filters, as_of, status, due_date=Recommendation.due_date, calendar=Report.calendar
+    )
+    return query.where(*conditions)
 
 
 def _ordered(query: Select, sort: SortOrder, as_of: AsOf, status, *, overdue_only: bool) -> Select:
@@ -212,10 +196,13 @@ def list_recommendations(
 ) -> tuple[list[RecommendationPublic], int]:
     """A page of recommendations as of a date; filtering, sorting and counting run in SQL."""
     status = as_of_sql.recommendation_status(as_of)
-    counted = select(func.count()).select_from(Recommendation)
-    if filters.rags:  # the RAG's due-soon limit is in the calendar of each row's report
-        counted = counted.join(Report, Report.id == Recommendation.report_id)
-    total = session.exec(_filtered(session, counted, filters, as_of, status)).one()
+    if tally_counts(filters, as_of):
+        total = tallied_total(session, filters, as_of)
+    else:
+        counted = select(func.count()).select_from(Recommendation)
+        if filters.rags:  # the RAG's due-soon limit is in the calendar of each row's report
+            counted = counted.join(Report, Report.id == Recommendation.report_id)
+        total = session.exec(_filtered(session, counted, filters, as_of, status)).one()
     page = select(Recommendation, status.label("status_as_of"), Report.calendar).join(
         Report, Report.id == Recommendation.report_id
     )
@@ -238,30 +225,41 @@ def recommendation_view(
 
 
 def _owners_as_of(session: Session, ids: list[int], as_of: AsOf) -> dict[int, list[OwnerPublic]]:
+    # Columns, not entities: a page's owners need only these, and loading models costs more
+    # than the statement.
     owners: dict[int, list[OwnerPublic]] = defaultdict(list)
-    rows = session.exec(
-        select(RecommendationOwner, Organisation, as_of_sql.owner_status(as_of).label("status_as_of"))
+    rows = session.connection().execute(
+        select(
+            RecommendationOwner.recommendation_id,
+            Organisation.id,
+            Organisation.code,
+            Organisation.name,
+            as_of_sql.owner_status(as_of),
+        )
         .join(Organisation, Organisation.id == RecommendationOwner.organisation_id)
         .where(RecommendationOwner.recommendation_id.in_(ids))
         .order_by(RecommendationOwner.recommendation_id, RecommendationOwner.position)
     )
-    for owner, organisation, status in rows:
-        owners[owner.recommendation_id].append(
-            OwnerPublic(
-                organisation_id=organisation.id, code=organisation.code, name=organisation.name, status=status
-            )
+    for recommendation_id, organisation_id, code, name, status in rows:
+        owners[recommendation_id].append(
+            OwnerPublic(organisation_id=organisation_id, code=code, name=name, status=status)
         )
     return owners
 
 
 def _citations(session: Session, ids: list[int]) -> dict[int, list[CitationPublic]]:
     citations: dict[int, list[CitationPublic]] = defaultdict(list)
-    for citation in session.exec(
-        select(RecommendationCitation)
+    rows = session.connection().execute(
+        select(
+            RecommendationCitation.recommendation_id,
+            RecommendationCitation.paragraph,
+            RecommendationCitation.section,
+        )
         .where(RecommendationCitation.recommendation_id.in_(ids))
         .order_by(RecommendationCitation.recommendation_id, RecommendationCitation.id)
-    ):
-        citations[citation.recommendation_id].append(CitationPublic.model_validate(citation))
+    )
+    for recommendation_id, paragraph, section in rows:
+        citations[recommendation_id].append(CitationPublic(paragraph=paragraph, section=section))
     return citations
 
 
