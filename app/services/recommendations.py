@@ -203,12 +203,9 @@ def list_recommendations(
         if filters.rags:  # the RAG's due-soon limit is in the calendar of each row's report
             counted = counted.join(Report, Report.id == Recommendation.report_id)
         total = session.exec(_filtered(session, counted, filters, as_of, status)).one()
-    page = select(Recommendation, status.label("status_as_of"), Report.calendar).join(
-        Report, Report.id == Recommendation.report_id
-    )
-    page = _filtered(session, page, filters, as_of, status)
+    page = _filtered(session, _viewed(status), filters, as_of, status)
     page = _ordered(page, sort, as_of, status, overdue_only=filters.overdue is True)
-    rows = session.exec(page.limit(limit).offset(offset)).all()
+    rows = session.connection().execute(page.limit(limit).offset(offset)).all()
     return _views(session, rows, as_of), total
 
 
@@ -216,17 +213,36 @@ def recommendation_view(
     session: Session, recommendation: Recommendation, *, as_of: AsOf
 ) -> RecommendationPublic:
     status = as_of_sql.recommendation_status(as_of)
-    row = session.exec(
-        select(Recommendation, status.label("status_as_of"), Report.calendar)
-        .join(Report, Report.id == Recommendation.report_id)
-        .where(Recommendation.id == recommendation.id)
-    ).one()
+    row = session.connection().execute(_viewed(status).where(Recommendation.id == recommendation.id)).one()
     return _views(session, [row], as_of)[0]
 
 
+_VIEWED_COLUMNS = tuple(
+    Recommendation.__table__.c[name]
+    for name in (
+        "id",
+        "report_id",
+        "ref",
+        "text",
+        "section",
+        "target_date",
+        "original_target_date",
+        "due_date",
+        "created_at",
+        "updated_at",
+    )
+)
+
+
+def _viewed(status) -> Select:
+    """What ``public_view`` shows of each recommendation, with its status (``status_as_of``) and
+    its report's calendar: columns, not models, which would cost more to load than to query."""
+    return select(*_VIEWED_COLUMNS, status.label("status_as_of"), Report.calendar).join(
+        Report, Report.id == Recommendation.report_id
+    )
+
+
 def _owners_as_of(session: Session, ids: list[int], as_of: AsOf) -> dict[int, list[OwnerPublic]]:
-    # Columns, not entities: a page's owners need only these, and loading models costs more
-    # than the statement.
     owners: dict[int, list[OwnerPublic]] = defaultdict(list)
     rows = session.connection().execute(
         select(
@@ -264,15 +280,13 @@ def _citations(session: Session, ids: list[int]) -> dict[int, list[CitationPubli
 
 
 def _views(session: Session, rows, as_of: AsOf) -> list[RecommendationPublic]:
-    """Public views of a page of (recommendation, status as of, calendar) rows: two more queries."""
-    ids = [recommendation.id for recommendation, _, _ in rows]
+    """Public views of a page of rows of ``_viewed``: two more queries."""
+    ids = [row.id for row in rows]
     owners = _owners_as_of(session, ids, as_of)
     citations = _citations(session, ids)
     return [
-        public_view(
-            recommendation, status, calendar, owners[recommendation.id], citations[recommendation.id], as_of
-        )
-        for recommendation, status, calendar in rows
+        public_view(row, row.status_as_of, row.calendar, owners[row.id], citations[row.id], as_of)
+        for row in rows
     ]
 
 
