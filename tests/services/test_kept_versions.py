@@ -72,68 +72,62 @@ def _write_in_another_process(url: str, recommendation_id: int) -> None:
     subprocess.run([sys.executable, "-c", WRITE, url, str(recommendation_id)], check=True, timeout=120)
 
 
-@pytest.mark.parametrize("write", [_write_in_this_process, _write_in_another_process])
-def test_the_next_read_after_another_connections_commit_sees_it(sqlite_url, write):
-    engine = create_db_engine(Settings(database_url=sqlite_url))
-    counter = create_change_counter(engine)
-    assert isinstance(counter, SQLiteChangeCounter)
+def _with_counter(url: str, scenario, make_counter=create_change_counter) -> None:
+    """Run ``scenario(counter)`` on the event loop, with a change counter on the database at ``url``."""
+    engine = create_db_engine(Settings(database_url=url))
+    counter = make_counter(engine)
 
-    async def scenario() -> None:
+    async def run() -> None:
         try:
-            for round_ in range(3):
-                before = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
-                assert [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)] == before
-                write(sqlite_url, 1)
-                after = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
-                assert after[0] > before[0], f"round {round_}: the write to recommendation 1 was missed"
-                assert after[1] == before[1]  # recommendation 2 was not touched
-                assert after[2] == after[0]  # the newest audit event is the write's
+            await scenario(counter)
         finally:
             await counter.close()
 
     try:
-        asyncio.run(scenario())
+        asyncio.run(run())
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("write", [_write_in_this_process, _write_in_another_process])
+def test_the_next_read_after_another_connections_commit_sees_it(sqlite_url, write):
+    async def scenario(counter) -> None:
+        assert isinstance(counter, SQLiteChangeCounter)
+        for round_ in range(3):
+            before = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
+            assert [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)] == before
+            write(sqlite_url, 1)
+            after = [await counter.read(asked) for asked in (RECOMMENDATION, OTHER, PORTFOLIO)]
+            assert after[0] > before[0], f"round {round_}: the write to recommendation 1 was missed"
+            assert after[1] == before[1]  # recommendation 2 was not touched
+            assert after[2] == after[0]  # the newest audit event is the write's
+
+    _with_counter(sqlite_url, scenario)
 
 
 def test_while_nothing_is_committed_a_read_of_known_scopes_runs_only_the_pragma(sqlite_url):
-    engine = create_db_engine(Settings(database_url=sqlite_url))
-    counter = create_change_counter(engine)
     statements: list[str] = []
 
-    async def scenario() -> None:
-        try:
-            await counter.read(RECOMMENDATION)
-            counter._connection._connection.set_trace_callback(statements.append)
-            kept = await counter.read(RECOMMENDATION)
-            assert statements == ["PRAGMA data_version"]
-            statements.clear()
-            assert await counter.read(OTHER) == kept  # not read yet: one statement, data_version in it
-            assert "pragma_data_version" in statements[0]
-            assert all(nested.startswith("--") for nested in statements[1:])  # the pragma's own, within it
-        finally:
-            await counter.close()
+    async def scenario(counter) -> None:
+        await counter.read(RECOMMENDATION)
+        counter._connection._connection.set_trace_callback(statements.append)
+        kept = await counter.read(RECOMMENDATION)
+        assert statements == ["PRAGMA data_version"]
+        statements.clear()
+        assert await counter.read(OTHER) == kept  # not read yet: one statement, data_version in it
+        assert "pragma_data_version" in statements[0]
+        assert all(nested.startswith("--") for nested in statements[1:])  # the pragma's own, within it
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        engine.dispose()
+    _with_counter(sqlite_url, scenario)
 
 
 def test_past_the_names_it_may_keep_it_starts_afresh(sqlite_url):
-    engine = create_db_engine(Settings(database_url=sqlite_url))
-    counter = SQLiteChangeCounter(engine.url.render_as_string(hide_password=False), timeout=1.0, max_kept=5)
+    async def scenario(counter) -> None:
+        for i in range(1, 20):
+            assert await counter.read({scopes.recommendation(i)}) == 0
+            assert len(counter._known) <= 5
 
-    async def scenario() -> None:
-        try:
-            for i in range(1, 20):
-                assert await counter.read({scopes.recommendation(i)}) == 0
-                assert len(counter._known) <= 5
-        finally:
-            await counter.close()
+    def small(engine):
+        return SQLiteChangeCounter(engine.url.render_as_string(hide_password=False), timeout=1.0, max_kept=5)
 
-    try:
-        asyncio.run(scenario())
-    finally:
-        engine.dispose()
+    _with_counter(sqlite_url, scenario, small)
