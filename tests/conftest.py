@@ -330,6 +330,30 @@ def check_problem(
     return body
 
 
+def counted_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int]:
+    """Count the calls of ``module.name`` for the rest of the test: one item a call."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def read_at_once(app, served: Served, path: str, headers, readers: int = 8) -> list[httpx.Response]:
+    """``readers`` GETs of ``path`` sent together on the application's own event loop."""
+
+    async def together() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return await asyncio.gather(*(client.get(path, headers=headers) for _ in range(readers)))
+
+    return served.portal.call(together)
+
+
 @pytest.fixture
 def problem():
     return check_problem

@@ -7,13 +7,11 @@ The oracle: the same request to a second application built by ``create_app`` on 
 database, which has kept nothing yet and so computes every answer afresh.
 """
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlmodel import Session
 
@@ -24,7 +22,7 @@ from app.main import create_app
 from app.schemas.progress import ProgressUpdateCreate
 from app.services import progress
 from app.services import recommendations as recommendations_service
-from tests.conftest import Served
+from tests.conftest import Served, counted_calls, read_at_once
 
 API = "/api/v1"
 ORIGIN = ("http", "testserver", "")
@@ -341,21 +339,8 @@ def test_readers_asking_for_a_page_being_computed_share_it(client, app, served, 
     """After a write on what it lists, the first reader computes the page; the others wait for it."""
     client.get(OVERDUE)  # the key is now cached, its use recorded
     _progress(client, overdue["listed"], "in_progress")
-    computed = []
-    real = recommendations_service.list_recommendations
-
-    def counted(*args, **kwargs):
-        computed.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(recommendations_service, "list_recommendations", counted)
-
-    async def readers() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as together:
-            return await asyncio.gather(*(together.get(OVERDUE, headers=client.headers) for _ in range(8)))
-
-    answers = served.portal.call(readers)  # on the application's own event loop
+    computed = counted_calls(monkeypatch, recommendations_service, "list_recommendations")
+    answers = read_at_once(app, served, OVERDUE, client.headers)
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1 and len({a.headers["etag"] for a in answers}) == 1
     assert len(computed) == 1

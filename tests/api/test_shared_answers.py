@@ -2,11 +2,9 @@
 route gave for the same question and the same state of the database, and only to callers
 the route would have answered."""
 
-import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-import httpx
 import pytest
 from starlette.datastructures import QueryParams
 
@@ -17,7 +15,7 @@ from app.services import change_scopes
 from app.services import summaries as summaries_service
 from app.services.key_cache import KeyCache
 from app.services.keys import LAST_USED_RESOLUTION
-from tests.conftest import check_problem
+from tests.conftest import check_problem, counted_calls, read_at_once
 
 API = "/api/v1"
 ORIGIN = ("http", "testserver", "")
@@ -177,21 +175,8 @@ def test_readers_asking_at_once_share_one_computation(client, app, served, kirkl
         json={"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"},
     )
     assert written.status_code == 201
-    computed = []
-    real = summaries_service.portfolio_summary
-
-    def counted(*args, **kwargs):
-        computed.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(summaries_service, "portfolio_summary", counted)
-
-    async def readers() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as together:
-            return await asyncio.gather(*(together.get(path, headers=client.headers) for _ in range(8)))
-
-    answers = served.portal.call(readers)  # on the application's own event loop
+    computed = counted_calls(monkeypatch, summaries_service, "portfolio_summary")
+    answers = read_at_once(app, served, path, client.headers)
     assert [a.status_code for a in answers] == [200] * 8
     assert len({a.content for a in answers}) == 1
     assert len(computed) == 1
