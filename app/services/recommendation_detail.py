@@ -52,7 +52,8 @@ def _json_agg(element, compiler, **kw) -> str:
     return f"json_agg({compiler.process(element.clauses, **kw)})"
 
 
-def _object(**fields) -> json_object:
+def json_fields(**fields) -> json_object:
+    """``json_object`` of keyword arguments: the names are the keys."""
     return json_object(*(part for name, value in fields.items() for part in (name, value)))
 
 
@@ -63,7 +64,7 @@ def _detail_query(as_of: AsOf) -> Select:
     owners = (
         select(
             json_array_agg(
-                _object(
+                json_fields(
                     position=RecommendationOwner.position,
                     organisation_id=Organisation.id,
                     code=Organisation.code,
@@ -79,7 +80,7 @@ def _detail_query(as_of: AsOf) -> Select:
     citations = (
         select(
             json_array_agg(
-                _object(
+                json_fields(
                     id=RecommendationCitation.id,
                     paragraph=RecommendationCitation.paragraph,
                     section=RecommendationCitation.section,

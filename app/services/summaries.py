@@ -38,7 +38,7 @@ from app.schemas.summaries import (
 from app.services import as_of as sql
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
-from app.services.recommendation_detail import json_array_agg, json_object
+from app.services.recommendation_detail import json_array_agg, json_fields
 
 
 def _share(part: int, whole: int) -> float:
@@ -252,10 +252,6 @@ def _report_summary_queries(as_of: AsOf) -> tuple[Select, Select]:
     )
 
 
-def _json_object(**fields) -> json_object:
-    return json_object(*(part for name, value in fields.items() for part in (name, value)))
-
-
 def _report_as_of_today_query() -> Select:
     """The report (by the ``report_id`` parameter) with what its summary counts as of any day
     from today on, in one row: its recommendations grouped by stored status and due date, and
@@ -305,12 +301,12 @@ def _report_as_of_today_query() -> Select:
         Report.calendar,
         Report.action_plan_due_date,
         Report.action_plan_submitted_date,
-        select(json_array_agg(_json_object(status=rec.status, due_date=rec.due_date, n=rec.n)))
+        select(json_array_agg(json_fields(status=rec.status, due_date=rec.due_date, n=rec.n)))
         .scalar_subquery()
         .label("recommendations"),
         select(
             json_array_agg(
-                _json_object(
+                json_fields(
                     place=own.place,
                     organisation_id=own.organisation_id,
                     code=own.code,
