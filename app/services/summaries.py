@@ -6,7 +6,7 @@ from datetime import date
 from functools import lru_cache
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, func, true
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, func
 from sqlmodel import Session, select
 
 from app.domain.calendar import WorkingDayCalendar
@@ -16,8 +16,6 @@ from app.domain.tallies import owner_answerable
 from app.errors import NotFound
 from app.models import (
     Organisation,
-    OwnerDueTally,
-    OwnerStatusTally,
     Recommendation,
     RecommendationOwner,
     RecommendationTally,
@@ -38,6 +36,7 @@ from app.schemas.summaries import (
 from app.services import as_of as sql
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
+from app.services.organisation_lines import OrganisationLines, in_code_order, tallied_lines
 from app.services.recommendation_detail import json_array_agg, json_fields
 
 
@@ -110,7 +109,6 @@ def _organisation_breakdown_query(as_of: AsOf, *where: ColumnElement) -> Select:
         )
         .join(rows, rows.c.organisation_id == Organisation.id)
         .group_by(Organisation.id, rows.c.owner_status, rows.c.overdue)
-        .order_by(Organisation.code)
     )
 
 
@@ -121,8 +119,7 @@ def _organisation_breakdown(
 
 
 def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
-    """Owners counted by (organisation id, code, name, owner status, overdue, count), in the
-    organisations' order."""
+    """Owners counted by (organisation id, code, name, owner status, overdue, count)."""
     breakdown: dict[int, dict] = {}
     for organisation_id, code, name, owner_status, overdue, count in grouped:
         entry = breakdown.setdefault(
@@ -139,7 +136,7 @@ def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
         entry["by_status"][owner_status] += count
         entry["recommendations"] += count
         entry["overdue"] += count if overdue else 0
-    return [
+    return in_code_order(
         OrganisationBreakdown(
             organisation_id=e["id"],
             code=e["code"],
@@ -149,15 +146,12 @@ def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
             overdue=e["overdue"],
         )
         for e in breakdown.values()
-    ]
+    )
 
 
 # As of today or later, the stored statuses are the statuses then, so the counts are sums over
 # the tallies (app.domain.tallies) the writes keep in step; zeros left behind are skipped.
 _RECOMMENDATION_TALLY = RecommendationTally.__table__
-_OWNER_STATUS_TALLY = OwnerStatusTally.__table__
-_OWNER_DUE_TALLY = OwnerDueTally.__table__
-_ORGANISATION = Organisation.__table__
 
 
 def _tallied_recommendation_counts(session: Session, as_of: AsOf) -> dict:
@@ -169,51 +163,6 @@ def _tallied_recommendation_counts(session: Session, as_of: AsOf) -> dict:
             select(rows.c.status, rows.c.rag, func.sum(rows.c.n)).group_by(rows.c.status, rows.c.rag)
         )
     )
-
-
-def _tallied_breakdown(
-    session: Session, as_of: AsOf, organisation_id: int | None = None
-) -> list[OrganisationBreakdown]:
-    """``_organisation_breakdown`` as of a current date: of every organisation, or of one."""
-    connection = session.connection()
-    statuses, due = _OWNER_STATUS_TALLY, _OWNER_DUE_TALLY
-    one = organisation_id is not None
-    overdue = dict(
-        connection.execute(
-            select(due.c.organisation_id, func.sum(due.c.n))
-            .where(due.c.due_date < as_of.day, due.c.n != 0)
-            .where(due.c.organisation_id == organisation_id if one else true())
-            .group_by(due.c.organisation_id)
-        ).all()
-    )
-    rows = connection.execute(
-        select(
-            _ORGANISATION.c.id,
-            _ORGANISATION.c.code,
-            _ORGANISATION.c.name,
-            statuses.c.owner_status,
-            statuses.c.n,
-        )
-        .join(statuses, statuses.c.organisation_id == _ORGANISATION.c.id)
-        .where(statuses.c.n != 0)
-        .where(statuses.c.organisation_id == organisation_id if one else true())
-        .order_by(_ORGANISATION.c.code)
-    )
-    breakdown: dict[int, dict] = {}
-    for row_id, code, name, owner_status, n in rows:
-        entry = breakdown.setdefault(
-            row_id, {"organisation_id": row_id, "code": code, "name": name, "by_status": {}}
-        )
-        entry["by_status"][owner_status] = n
-    return [
-        OrganisationBreakdown(
-            **{k: e[k] for k in ("organisation_id", "code", "name")},
-            recommendations=sum(e["by_status"].values()),
-            by_status=OwnerStatusCounts(**e["by_status"]),
-            overdue=overdue.get(e["organisation_id"], 0),
-        )
-        for e in breakdown.values()
-    ]
 
 
 def _action_plan_counts(session: Session, as_of: AsOf, *where: ColumnElement) -> ActionPlanStateCounts:
@@ -397,9 +346,17 @@ def report_summary_of(session: Session, report_id: int, *, as_of: AsOf) -> Repor
     return _report_summary_as_of_today(session.connection(), report_id, as_of)
 
 
-def portfolio_summary(session: Session, *, as_of: AsOf) -> PortfolioSummary:
+def portfolio_summary(
+    session: Session, *, as_of: AsOf, kept_lines: OrganisationLines | None = None
+) -> PortfolioSummary:
+    """``kept_lines``: the organisations' lines kept between summaries of this database, which
+    a summary as of today or later brings up to date instead of reading them all."""
     if as_of.is_current:
-        organisations = _tallied_breakdown(session, as_of)
+        connection = session.connection()
+        if kept_lines is None:
+            organisations = in_code_order(tallied_lines(connection, as_of.day).values())
+        else:
+            organisations = kept_lines.current(connection, as_of)
         counts = _tallied_recommendation_counts(session, as_of)
     else:
         organisations = _organisation_breakdown(session, as_of)
@@ -421,10 +378,10 @@ def organisation_summary(session: Session, *, organisation: Organisation, as_of:
     )
     counts = _recommendation_counts(session, as_of, owned)
     if as_of.is_current:
-        own = _tallied_breakdown(session, as_of, organisation.id)
+        mine = tallied_lines(session.connection(), as_of.day, [organisation.id]).get(organisation.id)
     else:
         own = _organisation_breakdown(session, as_of, RecommendationOwner.organisation_id == organisation.id)
-    mine = own[0] if own else None
+        mine = own[0] if own else None
     required = Report.id.in_(
         select(ReportActionPlanOrganisation.report_id).where(
             ReportActionPlanOrganisation.organisation_id == organisation.id

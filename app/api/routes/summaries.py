@@ -30,7 +30,10 @@ async def portfolio_summary(
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    answer = await computed_answer(request, lambda: service.portfolio_summary(session, as_of=as_of))
+    lines = request.app.state.organisation_lines
+    answer = await computed_answer(
+        request, lambda: service.portfolio_summary(session, as_of=as_of, kept_lines=lines)
+    )
     return answer.response(response)
 
 
