@@ -31,7 +31,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app.clock import FixedClock
 from app.config import Settings
@@ -153,8 +153,7 @@ def empty_tables(engine: Engine) -> None:
     ]
     with writers(engine).begin() as connection:
         if engine.dialect.name == "postgresql":
-            quoted = ", ".join(f'"{name}"' for name in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+            tables = _empty_written_postgres_tables(connection, tables)
         else:
             connection.execute(text("PRAGMA defer_foreign_keys = ON"))
             for name in tables:
@@ -162,9 +161,35 @@ def empty_tables(engine: Engine) -> None:
             if "sqlite_sequence" in inspect(connection).get_table_names():
                 connection.execute(text("DELETE FROM sqlite_sequence"))
         for name, rows in _MIGRATED_ROWS.items():
-            columns = ", ".join(f'"{c}"' for c in rows[0])
-            values = ", ".join(f":{c}" for c in rows[0])
-            connection.execute(text(f'INSERT INTO "{name}" ({columns}) VALUES ({values})'), rows)
+            if name in tables:
+                columns = ", ".join(f'"{c}"' for c in rows[0])
+                values = ", ".join(f":{c}" for c in rows[0])
+                connection.execute(text(f'INSERT INTO "{name}" ({columns}) VALUES ({values})'), rows)
+
+
+def _deletion_order(name: str) -> int:
+    """Referencing tables first, so that each DELETE leaves no row pointing at a deleted one."""
+    order = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    return order.index(name) if name in order else -1
+
+
+def _empty_written_postgres_tables(connection, tables: list[str]) -> list[str]:
+    """Empty the tables holding rows and restart the identities that moved on; the tables
+    emptied. A TRUNCATE costs milliseconds a table however little it holds; a test writes to
+    few of them, with a few rows each."""
+    holding = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)
+    written = set(connection.execute(text(holding)).scalars()) | set(_MIGRATED_ROWS)
+    for name in sorted(written, key=_deletion_order):
+        connection.execute(text(f'DELETE FROM "{name}"'))
+    moved = connection.execute(
+        text(
+            "SELECT schemaname, sequencename FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+        )
+    ).all()
+    for schema, sequence in moved:
+        connection.execute(text(f'ALTER SEQUENCE "{schema}"."{sequence}" RESTART'))
+    return [name for name in tables if name in written]
 
 
 @pytest.fixture
