@@ -1,7 +1,7 @@
 """The scopes a write touches (rules in ``app.domain.scopes``), found and recorded in the
 write's own transaction, and read back for cached answers."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, select, text, union
 from sqlmodel import Session
@@ -85,14 +85,18 @@ def asked(wanted: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(wanted) - {scopes.PORTFOLIO} | {scopes.EVERYTHING}))
 
 
+def read_versions(connection: Connection, names: Sequence[str]) -> list[tuple[str, int | None]]:
+    """The (scope, version) rows of ``versions_sql`` for ``names``: PORTFOLIO's, and those of
+    the named scopes ever touched."""
+    dialect = connection.dialect.name
+    return connection.exec_driver_sql(
+        versions_sql(len(names), dialect=dialect), (list(names),) if dialect == "postgresql" else tuple(names)
+    ).all()
+
+
 def answer_version(connection: Connection, wanted: frozenset[str]) -> int:
     """The tag of an answer reading ``wanted`` (see ``app.domain.scopes.answer_version``)."""
-    names = asked(wanted)
-    dialect = connection.dialect.name
-    rows = connection.exec_driver_sql(
-        versions_sql(len(names), dialect=dialect), (list(names),) if dialect == "postgresql" else names
-    ).all()
-    return tag(wanted, rows)
+    return tag(wanted, read_versions(connection, asked(wanted)))
 
 
 def tag(wanted: Iterable[str], rows: Iterable) -> int:

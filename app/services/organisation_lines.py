@@ -15,7 +15,6 @@ After a write on one recommendation the portfolio summary reads its owners' line
 not the 400 of a large portfolio.
 """
 
-import threading
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -92,11 +91,10 @@ class _Kept:
 class OrganisationLines:
     """The lines of one database's organisations, kept between portfolio summaries. Safe to
     share between threads: each call works on the kept state it started from and replaces
-    it whole."""
+    it whole (one assignment)."""
 
     def __init__(self) -> None:
         self._kept: _Kept | None = None
-        self._lock = threading.Lock()
 
     def current(self, connection: Connection, as_of: AsOf) -> list[OrganisationBreakdown]:
         """Every organisation's line as of ``as_of`` (today or later), in code order."""
@@ -105,8 +103,7 @@ class OrganisationLines:
             kept = self._read_all(connection, as_of.day)
         else:
             kept = self._brought_up_to_date(connection, kept)
-        with self._lock:
-            self._kept = kept
+        self._kept = kept
         return in_code_order(kept.lines.values())
 
     def _read_all(self, connection: Connection, day: date) -> _Kept:
@@ -118,11 +115,11 @@ class OrganisationLines:
         counter, floor, versions = _versions(connection, kept.versions)
         if counter < kept.counter or floor != kept.floor:
             return self._read_all(connection, kept.day)  # organisations came, went or were renamed
-        moved = [i for i, version in versions.items() if version != kept.versions[i]]
+        moved = {i for i, version in versions.items() if version != kept.versions[i]}
         if not moved:
             return _Kept(kept.day, counter, floor, kept.versions, kept.lines)
         lines = {i: line for i, line in kept.lines.items() if i not in moved}
-        lines.update(tallied_lines(connection, kept.day, moved))
+        lines.update(tallied_lines(connection, kept.day, sorted(moved)))
         return _Kept(kept.day, counter, floor, versions, lines)
 
 
@@ -133,12 +130,7 @@ def _versions(
     (0 for one never touched), in one statement (``change_scopes.versions_sql``)."""
     ids = list(organisation_ids)
     names = [scopes.EVERYTHING, scopes.ORGANISATIONS, *(scopes.organisation(i) for i in ids)]
-    dialect = connection.dialect.name
-    rows = connection.exec_driver_sql(
-        change_scopes.versions_sql(len(names), dialect=dialect),
-        (names,) if dialect == "postgresql" else tuple(names),
-    ).all()
-    found = {scope: version or 0 for scope, version in rows}
+    found = {scope: version or 0 for scope, version in change_scopes.read_versions(connection, names)}
     floor = (found.get(scopes.EVERYTHING, 0), found.get(scopes.ORGANISATIONS, 0))
     versions = {i: found.get(scopes.organisation(i), 0) for i in ids}
     return found.get(scopes.PORTFOLIO, 0), floor, versions
