@@ -11,6 +11,7 @@ from app.api.conditional import NotModified, not_modified_handler
 from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware, kept_answers_of
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
 from app.api.middleware.idempotency import IdempotencyMiddleware
+from app.api.middleware.quick_write import QuickWriteMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
 from app.api.middleware.write_gate import WriteGateMiddleware
 from app.api.problems import AllowedMethods, install_error_handlers
@@ -30,7 +31,7 @@ from app.api.routes import (
     target_dates,
     webhooks,
 )
-from app.api.writes import claims_its_key_of
+from app.api.writes import claims_its_key_of, quick_write_of
 from app.clock import Clock
 from app.config import Settings, get_settings
 from app.db.change_counter import create_change_counter
@@ -135,6 +136,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
     ]
+    app.add_middleware(
+        QuickWriteMiddleware,
+        writes=[
+            (method, path, quick)
+            for path, route in routes
+            if (quick := quick_write_of(route.endpoint)) is not None
+            for method in route.methods
+        ],
+    )
     app.add_middleware(
         IdempotencyMiddleware,
         claimed_by_route=[

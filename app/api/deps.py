@@ -27,7 +27,7 @@ from app.config import Settings
 from app.domain.access import ADMIN_ROLES, ANONYMOUS, ASSURANCE_ROLES, OWNER_WRITE_ROLES, READ_ROLES, Actor
 from app.domain.bounds import MAX_ID
 from app.domain.status import Role
-from app.errors import Forbidden, Unauthorized
+from app.errors import AppError, Forbidden, Unauthorized
 from app.models import Organisation, Recommendation, Report
 from app.schemas.common import Day
 from app.services import keys, organisations, recommendations, reports, sessions
@@ -279,6 +279,15 @@ def admit(settings: Settings, actor: Actor, roles: frozenset[Role], *, read: boo
     if actor.role not in roles:
         allowed = ", ".join(sorted(roles))
         raise Forbidden(f"A {actor.role} key may not do this (it needs: {allowed}).")
+
+
+def admits(settings: Settings, actor: Actor, roles: frozenset[Role], *, read: bool = False) -> bool:
+    """Whether ``admit`` lets ``actor`` through."""
+    try:
+        admit(settings, actor, roles, read=read)
+    except AppError:
+        return False
+    return True
 
 
 ReaderDep = Annotated[Actor, Depends(require(READ_ROLES, read=True))]

@@ -40,7 +40,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.answer_scopes import AnswerScopes, portfolio
-from app.api.deps import actor_of, admit, as_of_in_query, bearer_token, key_in_memory
+from app.api.deps import actor_of, admits, as_of_in_query, bearer_token, key_in_memory
 from app.api.etags import holds_tag
 from app.api.middleware.request_context import ROUTE_TEMPLATE
 from app.api.problems import app_error_response
@@ -399,11 +399,7 @@ def _may_read(request: Request, state) -> bool:
         if cached is None or state.key_cache.touch_due(cached, state.clock.now()):
             return False
         actor = actor_of(cached, request_id=None)
-    try:
-        admit(state.settings, actor, READ_ROLES, read=True)
-    except AppError:
-        return False
-    return True
+    return admits(state.settings, actor, READ_ROLES, read=True)
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:

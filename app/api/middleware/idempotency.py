@@ -23,7 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.deps import IDEMPOTENT_CONNECTION
 from app.api.middleware.write_gate import ACTOR
 from app.api.problems import database_unavailable, problem_response
-from app.api.writes import PENDING_CLAIM, PendingClaim, answer_to_taken_key, claim_with_answer, kept_headers
+from app.api.writes import (
+    PENDING_CLAIM,
+    PendingClaim,
+    answer_to_taken_key,
+    claim_with_answer,
+    kept_headers,
+    replayed,
+)
 from app.services.idempotency import IdempotencyStore, Outcome
 
 HEADER = b"idempotency-key"
@@ -98,7 +105,7 @@ class IdempotencyMiddleware:
         """Run a route that claims its key itself. If the request was answered before the route
         took the claim, nothing was written: its key is claimed with that answer, in one hop."""
         scope.setdefault("state", {})[PENDING_CLAIM] = pending
-        replay_body = _replayer(body)
+        replay_body = replayed(body)
         started: dict = {}
         chunks: list[bytes] = []
 
@@ -132,7 +139,7 @@ class IdempotencyMiddleware:
         """Run the request, hold its answer back until the answer and the write have committed."""
         started: dict = {}
         chunks: list[bytes] = []
-        replay_body = _replayer(body)
+        replay_body = replayed(body)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -162,20 +169,6 @@ class IdempotencyMiddleware:
                 return
         await send({**started, "type": "http.response.start", "status": status})
         await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": False})
-
-
-def _replayer(body: bytes) -> Receive:
-    """``receive`` for the app: the body read here, once."""
-    replayed = False
-
-    async def replay_body() -> Message:
-        nonlocal replayed
-        if replayed:
-            return {"type": "http.disconnect"}
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay_body
 
 
 def _keep_refusal(pending: PendingClaim, status: int, raw_headers: list, body: bytes):
