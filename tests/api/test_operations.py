@@ -2,8 +2,13 @@
 
 import json
 import logging
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
 
 from app.db.migrations import head_revision
+from app.main import GIL_SWITCH_INTERVAL_S
 
 
 def test_healthz_needs_nothing(anonymous):
@@ -36,3 +41,13 @@ def test_access_log_is_json_with_the_request_id(client, seeded, caplog):
 
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "trace-42" and line["level"] == "info"
+
+
+def test_a_serving_process_hands_the_gil_to_a_waiting_writer_within_a_millisecond(app):
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default
+    try:
+        with TestClient(app):  # runs the lifespan, as every uvicorn worker does
+            assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_INTERVAL_S) == 0.001
+    finally:
+        sys.setswitchinterval(before)
