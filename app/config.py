@@ -13,6 +13,15 @@ from app.local_secret import development_secret
 DEFAULT_DATABASE_URL = "sqlite:///./rectrack.db"
 
 
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A
+# write holds SQLite's write lock (or its row locks) from its first statement to its commit, and
+# gives the GIL up at every statement; with the event loop busy answering reads, each time back
+# waited up to the whole interval, and every writer queued behind that stretched transaction.
+# At 1 ms, the 90/10 read/write mix at scale L answered about 8% more requests a second on
+# SQLite and the writes alone about as many or more (docs/benchmarks.md, tenth round).
+GIL_SWITCH_INTERVAL_S = 0.001
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RECTRACK_", extra="ignore")
 

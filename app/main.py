@@ -34,7 +34,7 @@ from app.api.routes import (
 )
 from app.api.writes import claims_its_key_of, quick_write_of
 from app.clock import Clock
-from app.config import Settings, get_settings
+from app.config import GIL_SWITCH_INTERVAL_S, Settings, get_settings
 from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.quick_reads import create_quick_reads
@@ -57,15 +57,6 @@ and what is overdue against the action-plan deadlines, for any date.
 
 Every error is an RFC 9457 `application/problem+json` document.
 """
-
-
-# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). A
-# write holds SQLite's write lock (or its row locks) from its first statement to its commit, and
-# gives the GIL up at every statement; with the event loop busy answering reads, each time back
-# waited up to the whole interval, and every writer queued behind that stretched transaction.
-# At 1 ms, the 90/10 read/write mix at scale L answered about 8% more requests a second on
-# SQLite and the writes alone about as many or more (docs/benchmarks.md, tenth round).
-GIL_SWITCH_INTERVAL_S = 0.001
 
 
 @asynccontextmanager

@@ -10,7 +10,8 @@ transaction on the application's own engine (``create_db_engine``: the same pool
 pragmas, ``BEGIN IMMEDIATE`` and writer queue) runs five SQLAlchemy Core statements: lock the
 item, insert the update, update the owner's status, bump the item's version and status, insert
 an audit row; and answers 201 with the new row. A sync route, so one hop to a worker thread.
-No middleware, no idempotency record, no logging, no metrics.
+No middleware, no idempotency record, no logging, no metrics. Its process hands the GIL over
+as the API's worker processes do (``app.config.GIL_SWITCH_INTERVAL_S``): like for like.
 
 Its tables (``bench_ceiling_*``) live beside the portfolio's in the same database; ``prepare``
 makes them, with the items and owners of the plan's lines (``POST <id> <code>``), before the
@@ -22,6 +23,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -41,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from app.config import Settings
+from app.config import GIL_SWITCH_INTERVAL_S, Settings
 from app.db.engine import create_db_engine
 from app.db.sessions import writers
 
@@ -119,6 +121,7 @@ def prepare(database_url: str, plan_path: str) -> None:
 
 
 def create_app(database_url: str, key: str) -> FastAPI:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # as app.main's lifespan does for the API
     secret = secrets.token_bytes(32)
     keys = {key_hash(secret, key): "bench"}
     engine = create_db_engine(Settings(database_url=database_url))

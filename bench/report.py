@@ -132,7 +132,8 @@ def render_markdown(results: dict) -> str:
         "the key's HMAC looked up in memory, then one transaction of five SQLAlchemy Core statements "
         "(lock the row, insert the update, update the owner, bump the row's version, insert an audit "
         "row) on the application's own engine and the same database; a sync route (one thread hop), no "
-        'middleware. "vs ceiling" is requests per second divided by the ceiling\'s: the write '
+        "middleware, the GIL handed over every millisecond as in the API's processes. "
+        '"vs ceiling" is requests per second divided by the ceiling\'s: the write '
         "ceiling's for (f), the read ceiling's for the others.",
         f"- **Data:** `bench/generate.py`, seed {results['seed']}; every progress update is dated before "
         f"{DEFAULT_AS_OF}. (d) asks as of {results['as_of']}; "

@@ -7,8 +7,8 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
+from app.config import GIL_SWITCH_INTERVAL_S
 from app.db.migrations import head_revision
-from app.main import GIL_SWITCH_INTERVAL_S
 
 
 def test_healthz_needs_nothing(anonymous):
