@@ -1,12 +1,14 @@
 """Writes answered before routing, when nothing about the request needs more than the route's
 own work.
 
-A progress update is the write people make most, and under load FastAPI's routing (matching
-the path among every route) and dependency solving cost about as much CPU as the write's
-statements. Routes marked ``@quick_write`` give a function that answers the request as the
-route would, or None when it cannot tell from the request alone (a path parameter or body
-that does not validate, a role the route does not admit): those requests go on to the route,
-with the body read here replayed, and get the route's own answer, errors included.
+A progress update is the write people make most. In a profile of the real server under 16
+writers, FastAPI's routing (matching the path among every route) and its dependency solving
+took about a fifth of the API's busy CPU; skipping them measured as a small gain, within the
+benchmark's noise on its own (docs/benchmarks.md, tenth round). Routes marked
+``@quick_write`` give a function that answers the request as the route would, or None when it
+cannot tell from the request alone (a path parameter or body that does not validate, a role
+the route does not admit): those requests go on to the route, with the body read here
+replayed, and get the route's own answer, errors included.
 
 This middleware is the innermost: the write gate has authenticated the caller and the
 idempotency middleware has left its claim (``PendingClaim``) for the write's own transaction,
