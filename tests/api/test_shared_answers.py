@@ -2,19 +2,30 @@
 route gave for the same question and the same state of the database, and only to callers
 the route would have answered."""
 
+import asyncio
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
+import httpx
 import pytest
+from anyio import from_thread
 from starlette.datastructures import QueryParams
 
 from app.api import answer_scopes
+from app.api.middleware import answer_cache
 from app.api.middleware.answer_cache import AnswerKey, answer_key
 from app.clock import FixedClock
+from app.db.sessions import session_scope
+from app.domain.access import Actor
+from app.domain.status import Role
+from app.schemas.progress import ProgressUpdateCreate
 from app.services import change_scopes
+from app.services import recommendations as recommendations_service
 from app.services import summaries as summaries_service
 from app.services.key_cache import KeyCache
 from app.services.keys import LAST_USED_RESOLUTION
+from app.services.progress import record_progress
 from tests.conftest import check_problem, counted_calls, read_at_once
 
 API = "/api/v1"
@@ -192,3 +203,124 @@ def test_a_key_checked_afresh_gets_the_held_answer_without_a_recomputation(
     _plant(app, session, clock, path)
     app.state.key_cache = KeyCache()
     assert client.get(path).content == PLANTED
+
+
+def _writing_while_computing(monkeypatch, app, clock, recommendation: dict, statuses: list[str], then=None):
+    """From now on each computation of a list of recommendations is followed, before its answer is
+    sent, by a progress update on ``recommendation`` (the next of ``statuses``), committed through
+    the service (and ``then()``, if given, after the first): a write lands while every list is
+    computed. Answers the statuses written, one a computation."""
+    code = recommendation["owners"][0]["code"]
+    written: list[str] = []
+    real = recommendations_service.list_recommendations
+
+    def computed_while_a_write_lands(*args, **kwargs):
+        page = real(*args, **kwargs)
+        status = statuses[len(written)]
+        with session_scope(app.state.writers_engine) as session:
+            update = ProgressUpdateCreate(organisation_code=code, author="a", narrative="n", status=status)
+            record_progress(
+                session,
+                actor=Actor(role=Role.ADMIN),
+                recommendation_id=recommendation["id"],
+                data=update,
+                today=clock.today(),
+                now=clock.now(),
+            )
+        written.append(status)
+        if then is not None and len(written) == 1:
+            then()
+        return page
+
+    monkeypatch.setattr(recommendations_service, "list_recommendations", computed_while_a_write_lands)
+    return written
+
+
+def _open_recommendation(client, kirklees) -> dict:
+    """A recommendation with one owner, neither done nor closed, reported in progress just now."""
+    rec = next(
+        r
+        for r in kirklees["recommendations"].values()
+        if len(r["owners"]) == 1 and r["status"] in ("not_started", "in_progress")
+    )
+    posted = client.post(
+        f"{API}/recommendations/{rec['id']}/progress-updates",
+        json={
+            "author": "a",
+            "narrative": "n",
+            "status": "in_progress",
+            "organisation_code": rec["owners"][0]["code"],
+        },
+    )
+    assert posted.status_code == 201
+    return rec
+
+
+def _status_in(answer, rec: dict) -> str:
+    return next(item["status"] for item in answer.json()["items"] if item["id"] == rec["id"])
+
+
+def test_readers_who_asked_before_a_computation_began_take_its_answer(
+    client, app, served, clock, kirklees, monkeypatch
+):
+    """While writes land faster than a list computes, a computation answers every reader who asked
+    before it began (it read every write answered before they asked), written to meanwhile or not:
+    eight readers cost at most two computations, not one each."""
+    path = f"{API}/recommendations"
+    client.get(path)  # the key is cached, its use recorded
+    rec = _open_recommendation(client, kirklees)
+    written = _writing_while_computing(monkeypatch, app, clock, rec, ["not_started", "in_progress"] * 4)
+    answers = read_at_once(app, served, path, client.headers)
+    assert [a.status_code for a in answers] == [200] * 8
+    assert 1 <= len(written) <= 2
+    assert len({a.content for a in answers}) == len(written)
+
+
+def test_a_reader_who_asked_after_a_write_never_takes_an_answer_computed_before_it(
+    client, app, served, clock, kirklees, monkeypatch
+):
+    """A reader who asks while a list is being computed, after a write that computation did not
+    read, waits for it but is then answered with the write."""
+    path = f"{API}/recommendations"
+    client.get(path)
+    rec = _open_recommendation(client, kirklees)
+    arrived = threading.Event()
+    real_key = answer_cache.answer_key
+
+    def noting_arrivals(*args, **kwargs):
+        arrived.set()
+        return real_key(*args, **kwargs)
+
+    later: list = []
+
+    async def ask_and_wait_until_asked() -> None:
+        transport = httpx.ASGITransport(app=app)
+        client_b = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+        async def ask() -> None:
+            async with client_b:
+                later.append(await client_b.get(path, headers=client.headers))
+
+        arrived.clear()
+        later.append(asyncio.get_running_loop().create_task(ask()))
+        while not arrived.is_set():
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.05)  # on to its wait for the computation under way
+
+    def second_reader_asks() -> None:  # in the computation's worker thread, after the first write
+        from_thread.run(ask_and_wait_until_asked)
+
+    monkeypatch.setattr(answer_cache, "answer_key", noting_arrivals)
+    written = _writing_while_computing(
+        monkeypatch, app, clock, rec, ["not_started", "in_progress"], then=second_reader_asks
+    )
+    first = client.get(path)
+
+    async def second_answer() -> None:
+        await later[0]
+
+    served.portal.call(second_answer)
+    assert first.status_code == 200 and later[1].status_code == 200
+    assert _status_in(first, rec) == "in_progress"  # computed before the first write landed
+    assert written[0] == "not_started"
+    assert _status_in(later[1], rec) == "not_started"  # asked after it: answered with it

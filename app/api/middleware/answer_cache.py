@@ -27,9 +27,10 @@ answers as it would have anyway.
 
 import asyncio
 import hashlib
+import itertools
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
@@ -203,17 +204,34 @@ class AnswerStore:
         return len(self._entries)
 
 
+@dataclass(eq=False)
+class _Computation:
+    """A route computing the answer to a question. ``ticket`` orders it among the requests'
+    arrivals (``SharedAnswerMiddleware._tickets``): it reads the database after every request
+    with a smaller ticket arrived. ``answer`` is the 200 it sent, tagged or not."""
+
+    ticket: int
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    answer: StoredAnswer | None = None
+
+
 class SharedAnswerMiddleware:
     """Keeps answers in ``app.state.answer_store``.
 
-    After a write, every poller's key is new at once. The first request for a key computes the
-    answer; readers asking for the same key meanwhile wait for it rather than compute it too
-    (16 concurrent portfolio summaries at scale L took seconds each, and the loop with them)."""
+    After a write, every poller's key is new at once. The first request for a question computes
+    the answer; readers asking the same question meanwhile wait for it rather than compute it
+    too (16 concurrent portfolio summaries at scale L took seconds each, and the loop with them).
+    A reader that arrived before the computation began takes its answer, whatever was written
+    while it ran: it read every write answered before the reader asked. One that arrived after
+    takes it only if it is the answer for the state of the database the reader found, else
+    waits for the next computation. So while writes land faster than an answer computes, one
+    computation at a time serves every reader, and none waits for more than two."""
 
     def __init__(self, app: ASGIApp, templates: Iterable[tuple[str, KeptAnswers]]) -> None:
         self.app = app
         self._routes = [(compile_path(template)[0], template, kept) for template, kept in templates]
-        self._computing: dict[tuple, asyncio.Event] = {}
+        self._computing: dict[tuple, _Computation] = {}  # by (question digest, origin)
+        self._tickets = itertools.count()
 
     def _route(self, path: str) -> tuple[str, KeptAnswers, dict[str, str]] | None:
         for regex, template, kept in self._routes:
@@ -240,23 +258,25 @@ class SharedAnswerMiddleware:
         origin = answer_origin(request)
         store: AnswerStore = state.answer_store
         request_state = scope.setdefault("state", {})
+        arrived = next(self._tickets)
+        listed = LISTED in wanted
+        question = answer_key(0, request.url.path, request.query_params.multi_items(), day, listed=listed)
+        together = (question.digest, origin)
         try:
-            if LISTED in wanted:
-                question = answer_key(
-                    0, request.url.path, request.query_params.multi_items(), day, listed=True
-                )
-                together = (question, origin)
-                key, stored = await self._listed(request, store, together, may_read=may_read)
+            if listed:
+                key, stored = await self._listed(request, store, question, origin, arrived, may_read=may_read)
                 request_state["listed"] = wanted  # the route tags what it computes (listed_answer)
             else:
-                version = await state.change_counter.read(wanted)
-                key = answer_key(version, request.url.path, request.query_params.multi_items(), day)
-                together = (key, origin)
+                key = AnswerKey(await state.change_counter.read(wanted), question.digest, day)
                 stored = store.get(key, origin) if may_read else None
-                computing = self._computing.get(together) if may_read and stored is None else None
-                if computing is not None:
-                    await computing.wait()
-                    stored = store.get(key, origin)  # None if that request got no answer worth keeping
+                if stored is None and may_read:
+
+                    async def current() -> tuple[AnswerKey, StoredAnswer] | None:
+                        held = store.get(key, origin)
+                        return None if held is None else (key, held)
+
+                    computed = await self._computed_since(together, arrived, current, key)
+                    stored = None if computed is None else computed[1]
         except DatabaseUnavailable as exc:
             if may_read:
                 await app_error_response(request, exc)(scope, receive, send)
@@ -265,8 +285,8 @@ class SharedAnswerMiddleware:
             return
         request_state["answer_key"] = key  # the route uses this read of the versions
         if stored is not None:
-            etag = stored.etag or key.etag  # the key's, unless the route tags its answers itself
-            if holds_tag(request.headers.get("if-none-match"), etag):
+            etag = stored.etag  # None: a listed answer no tag names (a write landed while it was computed)
+            if etag is not None and holds_tag(request.headers.get("if-none-match"), etag):
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 304, [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())])
                 return
@@ -274,7 +294,10 @@ class SharedAnswerMiddleware:
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 200, stored.headers, stored.body)
                 return
-        keeping = _keeping(send, store, key, origin, any_etag=kept.tags_itself, state=request_state)
+        computation = None if together in self._computing else _Computation(next(self._tickets))
+        keeping = _keeping(
+            send, store, key, origin, any_etag=kept.tags_itself, state=request_state, computation=computation
+        )
         answer = self.app
         if may_read and kept.quick is not None:
             try:
@@ -283,54 +306,73 @@ class SharedAnswerMiddleware:
                 answer = app_error_response(request, exc)
             if answer is not self.app:
                 scope[ROUTE_TEMPLATE] = template
-        if together in self._computing:
+        if computation is None:  # this one waited for two computations, or another began meanwhile
             await answer(scope, receive, keeping)
             return
-        done = self._computing[together] = asyncio.Event()
+        self._computing[together] = computation
         try:
             await answer(scope, receive, keeping)
         finally:
             del self._computing[together]
-            done.set()
+            computation.done.set()
 
-    async def _listed(
-        self, request: Request, store: AnswerStore, together: tuple, *, may_read: bool
-    ) -> tuple[AnswerKey, StoredAnswer | None]:
-        """A listed answer: the one held, under its own key, while none of the scopes it read has
-        moved; else (to compute it) the question's key with the change counter as its version.
-
-        Readers asking while it is being computed wait for it, whatever was written meanwhile,
-        then check its scopes as any reader would: each write would otherwise start one more
-        computation, and under a steady stream of writes they would never end."""
-        counter = request.app.state.change_counter
-        if not may_read:
-            return AnswerKey(await counter.read(), *_question(together)), None
-        current = await _current(request, store, together)
+    async def _computed_since(
+        self,
+        together: tuple,
+        arrived: int,
+        current: Callable[[], Awaitable[tuple[AnswerKey, StoredAnswer] | None]],
+        key: AnswerKey,
+    ) -> tuple[AnswerKey, StoredAnswer] | None:
+        """From the computations of the question under way, waiting for at most two: the answer
+        of one that began after the reader ``arrived`` (with ``key``), or ``current()`` once one
+        has ended; None when there is neither, and the reader computes it."""
         for _ in range(2):
-            if current is not None:
-                return current
             computing = self._computing.get(together)
             if computing is None:
-                version = await counter.read()
-                # No await from here to the caller's registering its computation.
-                computing = self._computing.get(together)
-                if computing is None:
-                    return AnswerKey(version, *_question(together)), None
-            await computing.wait()
-            current = await _current(request, store, together)
-        return current or (AnswerKey(await counter.read(), *_question(together)), None)
+                return None
+            await computing.done.wait()
+            if computing.ticket > arrived and computing.answer is not None:
+                return key, computing.answer
+            held = await current()
+            if held is not None:
+                return held
+        return None
 
+    async def _listed(
+        self,
+        request: Request,
+        store: AnswerStore,
+        question: AnswerKey,
+        origin: tuple,
+        arrived: int,
+        *,
+        may_read: bool,
+    ) -> tuple[AnswerKey, StoredAnswer | None]:
+        """A listed answer: the one held, under its own key, while none of the scopes it read has
+        moved, or one computed since the reader arrived (``_computed_since``); else (to compute
+        it) the question's key with the change counter as its version."""
+        counter = request.app.state.change_counter
+        if not may_read:
+            return AnswerKey(await counter.read(), question.digest, question.day), None
+        together = (question.digest, origin)
 
-def _question(together: tuple) -> tuple[str, date]:
-    question, _origin = together
-    return question.digest, question.day
+        async def current() -> tuple[AnswerKey, StoredAnswer] | None:
+            return await _current(request, store, question, origin)
+
+        held = await current() or await self._computed_since(together, arrived, current, question)
+        if held is not None:
+            return held
+        version = await counter.read()
+        if together in self._computing:  # one began while the counter was read
+            held = await self._computed_since(together, arrived, current, question)
+        return held or (AnswerKey(version, question.digest, question.day), None)
 
 
 async def _current(
-    request: Request, store: AnswerStore, together: tuple
+    request: Request, store: AnswerStore, question: AnswerKey, origin: tuple
 ) -> tuple[AnswerKey, StoredAnswer] | None:
     """The listed answer held for the question, with its key, if none of its scopes has moved."""
-    held = store.latest(*together)
+    held = store.latest(question, origin)
     if held is None:
         return None
     key, stored = held
@@ -349,11 +391,19 @@ def answer_origin(request: Request) -> tuple[str, str, str]:
 
 
 def _keeping(
-    send: Send, store: AnswerStore, key: AnswerKey, origin: tuple, *, any_etag: bool, state: dict
+    send: Send,
+    store: AnswerStore,
+    key: AnswerKey,
+    origin: tuple,
+    *,
+    any_etag: bool,
+    state: dict,
+    computation: _Computation | None,
 ) -> Send:
     """``send``, keeping the route's answer if it is the one for ``key``: tagged with the key's
     ETag, or with any ETag when the route tags its answers itself (``any_etag``). A listed
     answer is kept under the key of its own tag, with the scopes it read (``listed_answer``).
+    A 200, kept or not, is the ``computation``'s answer for the readers waiting for it.
 
     The route read the database after the versions in ``key`` were read, so what it answered is
     at least as new as they say: never an older answer under a newer key."""
@@ -377,6 +427,8 @@ def _keeping(
                     read, tag = listed
                     kept_key = AnswerKey(tag, key.digest, key.day)
             done = not message.get("more_body", False)
+            if done and status == 200 and computation is not None:
+                computation.answer = StoredAnswer(headers, b"".join(chunks))
             if done and kept_key is not None and etag is not None and (any_etag or etag == kept_key.etag):
                 body = b"".join(chunks) if status == 200 else None
                 if body is not None or store.get(kept_key, origin) is None:
