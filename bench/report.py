@@ -14,7 +14,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from bench import ROOT
-from bench.scenarios import DEFAULT_AS_OF
+from bench.scenarios import DEFAULT_AS_OF, MIX, mix_bound
 from bench.targets import verdict
 
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -93,6 +93,27 @@ def kept_history(path: Path) -> str:
     text = path.read_text()
     at = text.find(HISTORY_MARKER)
     return text[at:] if at >= 0 else ""
+
+
+def _mix_note(cell: dict) -> str | None:
+    """(g) against the bound its parts give (``mix_bound``): at the rates they reached alone in the
+    same run, and with writes at the write ceiling's rate."""
+    rates = {row["key"]: row["rps"] for row in cell.get("rows", []) if not row.get("skipped")}
+    bound, b, g = mix_bound(rates), rates.get("b"), rates.get("g")
+    if not (bound and b and g):
+        return None
+    parts = ", ".join(f"({'d′' if key == 'd_today' else key}) {count}" for key, count in MIX)
+    note = (
+        f"g: its parts alone in this run bound the mix at {_fmt(bound)} requests/s, {bound / b:.2f} × (b) "
+        f"(1 ÷ Σ share ÷ requests/s alone; in ten requests {parts})"
+    )
+    ceiling = cell.get("write_ceiling", {}).get("rps")
+    if ceiling:
+        with_ceiling = mix_bound({**rates, "f": ceiling})
+        note += (
+            f"; with writes at the write ceiling's rate, {_fmt(with_ceiling)}, {with_ceiling / b:.2f} × (b)"
+        )
+    return note + f". (g) ran at {g / bound:.2f} of the first."
 
 
 def render_markdown(results: dict) -> str:
@@ -271,6 +292,9 @@ def render_markdown(results: dict) -> str:
             if row.get("error_kinds"):
                 sample = f" e.g. `{row['error_samples'][0][:120]}`" if row.get("error_samples") else ""
                 notes.append(f"{row['key']} errors: {row['error_kinds']}{sample}")
+        mix = _mix_note(cell)
+        if mix:
+            notes.append(mix)
         write_ceiling = cell.get("write_ceiling")
         if write_ceiling:
             writes = write_ceiling["writes"]

@@ -48,28 +48,41 @@ def progress_path(rec_id: int | str) -> str:
     return f"/api/v1/recommendations/{rec_id}/progress-updates"
 
 
-def mix_plan(manifest: dict, length: int = 1000) -> list[str]:
-    """(g): per 10 requests, 1 progress update, 4 details, 2 report summaries, 2 overdue pages, 1 summary.
+# (g)'s requests in every ten, by the scenario that asks the same alone: a progress update, four
+# details, two report summaries, two overdue pages and the portfolio summary, all as of today, as a
+# dashboard and its users would ask ((d) covers the past date).
+MIX = (("f", 1), ("e", 4), ("c", 2), ("d_today", 2), ("b", 1))
 
-    Everything as of today, as a dashboard and its users would ask; (d) covers the past date.
-    """
+
+def mix_plan(manifest: dict, length: int = 1000) -> list[str]:
+    """(g)'s plan: ``MIX`` in every ten requests, in that order."""
     rng = random.Random(7)
     targets, recs, reports = manifest["write_targets"], manifest["recommendation_ids"], manifest["report_ids"]
-    lines = []
-    for i in range(length):
-        slot = i % 10
-        if slot == 0:
-            rec_id, code = rng.choice(targets)
-            lines.append(f"POST {rec_id} {code}")
-        elif slot <= 4:
-            lines.append(f"GET /api/v1/recommendations/{rng.choice(recs)}")
-        elif slot <= 6:
-            lines.append(f"GET /api/v1/reports/{rng.choice(reports)}/summary")
-        elif slot <= 8:
-            lines.append(f"GET {overdue_path(None)}")  # a dashboard asks about today
-        else:
-            lines.append(f"GET {SUMMARY}")
-    return lines
+
+    def post() -> str:
+        rec_id, code = rng.choice(targets)
+        return f"POST {rec_id} {code}"
+
+    asks = {
+        "f": post,
+        "e": lambda: f"GET /api/v1/recommendations/{rng.choice(recs)}",
+        "c": lambda: f"GET /api/v1/reports/{rng.choice(reports)}/summary",
+        "d_today": lambda: f"GET {overdue_path(None)}",
+        "b": lambda: f"GET {SUMMARY}",
+    }
+    slots = [key for key, count in MIX for _ in range(count)]
+    return [asks[slots[i % len(slots)]]() for i in range(length)]
+
+
+def mix_bound(rates: dict[str, float]) -> float | None:
+    """The requests per second of ``MIX`` if its requests took the machine for as long as they do
+    alone: ``rates`` are requests per second by scenario key, each measured alone. Every request
+    of the mix costs 1 ÷ its scenario's rate of the machine's time, so the mix runs at
+    1 ÷ Σ(share ÷ rate). None when a rate is missing or zero."""
+    total = sum(count for _, count in MIX)
+    if any(not rates.get(key) for key, _ in MIX):
+        return None
+    return 1 / sum(count / total / rates[key] for key, count in MIX)
 
 
 def write_plans(folder: Path, manifest: dict) -> tuple[dict[str, Path], dict[str, list[str]]]:

@@ -19,7 +19,7 @@ import pytest
 from bench.load import EXIT_NO_WRK
 from bench.procfs import CpuWatch
 from bench.report import HISTORY_MARKER, kept_history
-from bench.scenarios import SCENARIO_KEYS, SCENARIOS
+from bench.scenarios import MIX, SCENARIO_KEYS, SCENARIOS, mix_bound, mix_plan
 from bench.targets import targets, verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +84,50 @@ def test_each_scenario_is_compared_with_its_own_ceiling(bench_run):
     rows = {row["key"]: row for row in cell["rows"]}
     assert rows["f"]["ratio"] == round(rows["f"]["rps"] / cell["write_ceiling"]["rps"], 3)
     assert rows["b"]["ratio"] == round(rows["b"]["rps"] / cell["ceiling"]["rps"], 3)
+
+
+def test_the_mix_is_compared_with_the_bound_its_parts_give(bench_run):
+    markdown, results = bench_run
+    rates = {row["key"]: row["rps"] for row in results["cells"][0]["rows"]}
+    bound = mix_bound(rates)
+    (note,) = [line for line in markdown.splitlines() if line.startswith("- g: its parts alone")]
+    assert f"bound the mix at {bound:,.1f} requests/s" in note
+    assert f"(g) ran at {rates['g'] / bound:.2f} of the first" in note
+
+
+def test_the_mix_asks_what_its_composition_says():
+    manifest = {"write_targets": [(1, "A"), (2, "B")], "recommendation_ids": [1, 2, 3], "report_ids": [7]}
+    plan = mix_plan(manifest, length=30)
+    kinds = [
+        "f"
+        if line.startswith("POST")
+        else "d_today"
+        if "overdue=true" in line
+        else "c"
+        if line.endswith("/summary") and "/reports/" in line
+        else "b"
+        if line.endswith("/summary")
+        else "e"
+        for line in plan
+    ]
+    assert kinds == [key for key, count in MIX for _ in range(count)] * 3
+
+
+@pytest.mark.parametrize(
+    ("rates", "expected"),
+    [
+        ({"f": 100, "e": 100, "c": 100, "d_today": 100, "b": 100}, 100.0),  # all alike: the same rate
+        ({"f": 100, "e": 1000, "c": 1000, "d_today": 1000, "b": 1000}, 1 / (0.1 / 100 + 0.9 / 1000)),
+        (
+            {"f": 200, "e": 4000, "c": 2000, "d_today": 2000, "b": 1000},
+            1 / (0.1 / 200 + 0.4 / 4000 + 0.2 / 2000 + 0.2 / 2000 + 0.1 / 1000),
+        ),
+        ({"f": 100, "e": 1000, "c": 1000, "d_today": 1000}, None),  # (b) not run
+        ({"f": 0, "e": 1000, "c": 1000, "d_today": 1000, "b": 1000}, None),  # nothing written
+    ],
+)
+def test_the_mix_bound_shares_the_machine_by_each_part_s_rate_alone(rates, expected):
+    assert mix_bound(rates) == (None if expected is None else pytest.approx(expected))
 
 
 def test_the_write_ceiling_writes_every_row_it_acknowledges(bench_run):
