@@ -324,3 +324,51 @@ def test_a_reader_who_asked_after_a_write_never_takes_an_answer_computed_before_
     assert _status_in(first, rec) == "in_progress"  # computed before the first write landed
     assert written[0] == "not_started"
     assert _status_in(later[1], rec) == "not_started"  # asked after it: answered with it
+
+
+def _read_at_once_through_a_busy_transport(app, served, path: str, headers, readers: int = 8) -> list:
+    """``readers`` GETs of ``path`` at once, each answer sent through a transport that makes the
+    sender wait for the loop at every message, as a server's does when its sockets are busy.
+    Answers (status, body) pairs."""
+
+    async def one() -> tuple[int, bytes]:
+        messages: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            await asyncio.sleep(0)
+            messages.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), *((k.encode(), v.encode()) for k, v in headers.items())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+        await app(scope, receive, send)
+        return messages[0]["status"], b"".join(m.get("body", b"") for m in messages[1:])
+
+    async def together() -> list[tuple[int, bytes]]:
+        return await asyncio.gather(*(one() for _ in range(readers)))
+
+    return served.portal.call(together)
+
+
+def test_readers_asking_at_once_for_one_detail_all_get_it(client, app, served, kirklees):
+    """A detail is read before routing (on PostgreSQL over a round trip, so readers asking at once
+    are all reading it together): each gets it, whichever of them registers its computation."""
+    rec = _open_recommendation(client, kirklees)
+    path = f"{API}/recommendations/{rec['id']}"
+    answers = _read_at_once_through_a_busy_transport(app, served, path, client.headers)
+    assert [status for status, _ in answers] == [200] * 8
+    assert len({body for _, body in answers}) == 1

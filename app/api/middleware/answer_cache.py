@@ -294,7 +294,9 @@ class SharedAnswerMiddleware:
                 scope[ROUTE_TEMPLATE] = template
                 await _send(send, 200, stored.headers, stored.body)
                 return
-        computation = None if together in self._computing else _Computation(next(self._tickets))
+        # Its ticket before anything is read for the answer; it is registered (below) only if no
+        # other request registered one meanwhile, with no await between the check and the entry.
+        computation = _Computation(next(self._tickets))
         keeping = _keeping(
             send, store, key, origin, any_etag=kept.tags_itself, state=request_state, computation=computation
         )
@@ -306,7 +308,7 @@ class SharedAnswerMiddleware:
                 answer = app_error_response(request, exc)
             if answer is not self.app:
                 scope[ROUTE_TEMPLATE] = template
-        if computation is None:  # this one waited for two computations, or another began meanwhile
+        if together in self._computing:  # this one waited for two computations, or another began meanwhile
             await answer(scope, receive, keeping)
             return
         self._computing[together] = computation
@@ -398,7 +400,7 @@ def _keeping(
     *,
     any_etag: bool,
     state: dict,
-    computation: _Computation | None,
+    computation: _Computation,
 ) -> Send:
     """``send``, keeping the route's answer if it is the one for ``key``: tagged with the key's
     ETag, or with any ETag when the route tags its answers itself (``any_etag``). A listed
@@ -427,7 +429,7 @@ def _keeping(
                     read, tag = listed
                     kept_key = AnswerKey(tag, key.digest, key.day)
             done = not message.get("more_body", False)
-            if done and status == 200 and computation is not None:
+            if done and status == 200:
                 computation.answer = StoredAnswer(headers, b"".join(chunks))
             if done and kept_key is not None and etag is not None and (any_etag or etag == kept_key.etag):
                 body = b"".join(chunks) if status == 200 else None
