@@ -230,6 +230,8 @@ def app(settings: Settings, database: Engine, clock: FixedClock):
     with suppress(Exception):
         asyncio.run(application.state.change_counter.close())
     application.state.engine.dispose()
+    if application.state.loop_writes_engine is not None:
+        application.state.loop_writes_engine.dispose()
 
 
 @pytest.fixture

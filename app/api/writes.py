@@ -7,6 +7,10 @@ waited its turn behind every other request's work while the writers behind it wa
 lock. In one hop the lock is taken and given back inside the same thread, and the event loop
 is never waited for while it is held.
 
+On SQLite the hop is none: the write runs on the event loop itself when the write lock is free
+(``app.db.engine.create_loop_writes_engine``); every write through ``write_in_one_hop`` is one
+recommendation's handful of rows.
+
 Routes marked ``@claims_its_key`` answer through ``write_in_one_hop``. The idempotency
 middleware does not claim their keys itself: it leaves a ``PendingClaim`` for the route to take.
 A request refused before the route ran (an invalid body, a role the route does not admit) wrote
@@ -29,6 +33,7 @@ from starlette.types import Message, Receive
 
 from app.api.deps import IDEMPOTENT_CONNECTION
 from app.api.problems import app_error_response, problem_response
+from app.db.engine import WriteTurnTaken
 from app.domain.access import Actor
 from app.errors import AppError
 from app.services.idempotency import Claim, IdempotencyStore, Outcome
@@ -129,18 +134,31 @@ async def write_in_one_hop(
     request: Request, work: Callable[[Session], BaseModel], *, status_code: int
 ) -> Response:
     """``work``'s answer, rendered, from one worker thread that runs it in a session on the
-    writers' engine (``work`` commits; on SQLite the write lock is taken and given back there).
+    writers' engine (``work`` commits; on SQLite the write lock is taken and given back there),
+    or on SQLite from the event loop, when the write lock is free.
 
     With a pending Idempotency-Key, the claim, the write and the answer (an ``AppError``'s
     problem too) commit together, or the first answer is replayed and nothing runs.
     """
     engine: Engine = request.app.state.writers_engine
+    loop_engine: Engine | None = request.app.state.loop_writes_engine
     state = request.scope.get("state", {})
     pending: PendingClaim | None = state.get(PENDING_CLAIM)
     if pending is None:
         # A key the middleware claimed itself (a route not marked @claims_its_key): join its transaction.
-        return await run_in_threadpool(_write, state.get(IDEMPOTENT_CONNECTION) or engine, work, status_code)
+        bind = state.get(IDEMPOTENT_CONNECTION)
+        if bind is None and loop_engine is not None:
+            try:
+                return _write(loop_engine, work, status_code)
+            except WriteTurnTaken:
+                pass  # nothing written: wait for the lock in a worker thread
+        return await run_in_threadpool(_write, bind or engine, work, status_code)
     pending.taken = True
+    if loop_engine is not None and not pending.store.purge_due(pending.now):
+        try:
+            return _write_once(request, loop_engine, pending, work, status_code)
+        except WriteTurnTaken:
+            pass  # nothing written: wait for the lock in a worker thread
     return await run_in_threadpool(_write_once, request, engine, pending, work, status_code)
 
 

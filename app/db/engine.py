@@ -7,18 +7,32 @@ will write, so two writers queue on the lock instead of failing with
 
 Writers of one process also queue on a lock of the process before they ask
 SQLite for its write lock (writer_queue.py).
+
+A write of a few rows may run on the event loop instead of a worker thread
+(``create_loop_writes_engine``): the loop never waits for a lock there.
 """
 
 import os
+import sqlite3
 from contextlib import suppress
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool, StaticPool
 
 from app.config import Settings
 from app.db.sessions import WRITE_OPTION
 from app.db.writer_queue import writer_queue
+
+# The connection class of each SQLite engine's pool, whose write turn its loop writes share.
+_CONNECTION_CLASSES: "WeakKeyDictionary[Engine, type[sqlite3.Connection]]" = WeakKeyDictionary()
+
+
+class WriteTurnTaken(Exception):
+    """A write on the event loop found the write lock held: by a writer in a worker thread of
+    this process, or by another process. The loop does not wait; the write goes to a thread."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -72,23 +86,15 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
     _create_private_file(url)
     busy_timeout_ms = settings.sqlite_busy_timeout_ms
     timeout = busy_timeout_ms / 1000
+    factory = writer_queue(timeout)
     engine = create_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        connect_args={"check_same_thread": False, "timeout": timeout, "factory": writer_queue(timeout)},
+        connect_args={"check_same_thread": False, "timeout": timeout, "factory": factory},
     )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+    _CONNECTION_CLASSES[engine] = factory
+    event.listen(engine, "connect", lambda dbapi_connection, _: _configure(dbapi_connection, busy_timeout_ms))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
@@ -105,3 +111,51 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
             raise
 
     return engine
+
+
+def _configure(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself.
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_loop_writes_engine(engine: Engine) -> Engine | None:
+    """For a SQLite ``engine``, one connection for writes run on the event loop; None for
+    PostgreSQL, whose writes wait on round trips and stay in worker threads.
+
+    A progress update costs SQLite about a millisecond of the writer's own work. In a worker
+    thread, every statement gives the GIL up and waits to get it back from the event loop
+    while holding the write lock, and the writers behind it queue for that lock: under reads,
+    the lock was held several times as long as the write's own work (docs/benchmarks.md). On
+    the loop, the write holds the GIL from ``BEGIN IMMEDIATE`` to ``COMMIT``.
+
+    Every transaction on it writes. It takes the write turn of ``engine``'s writers only if it
+    is free, and SQLite's write lock with no busy timeout: when either is held it raises
+    ``WriteTurnTaken`` before anything is written, and the loop never waits."""
+    factory = _CONNECTION_CLASSES.get(engine)
+    if factory is None:
+        return None
+    loop_engine = create_engine(
+        engine.url,
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False, "timeout": 0, "factory": factory},
+    )
+    event.listen(loop_engine, "connect", lambda dbapi_connection, _: _configure(dbapi_connection, 0))
+
+    @event.listens_for(loop_engine, "begin")
+    def _on_begin(connection) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.take_free_write_turn():
+            raise WriteTurnTaken()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:  # "database is locked": another process writes
+            dbapi_connection.end_write_turn()
+            raise WriteTurnTaken() from exc
+
+    return loop_engine

@@ -26,6 +26,12 @@ def writer_queue(timeout: float) -> type[sqlite3.Connection]:
             if not self.holds_write_turn:
                 self.holds_write_turn = lock.acquire(timeout=timeout)
 
+        def take_free_write_turn(self) -> bool:
+            """The turn if no writer of this process holds it, without waiting."""
+            if not self.holds_write_turn:
+                self.holds_write_turn = lock.acquire(blocking=False)
+            return self.holds_write_turn
+
         def end_write_turn(self) -> None:
             if self.holds_write_turn:
                 self.holds_write_turn = False

@@ -196,8 +196,13 @@ class IdempotencyStore:
             connection.rollback()
             raise
 
+    def purge_due(self, now: datetime) -> bool:
+        """Whether the next transaction ``begin`` opens deletes the expired records: a
+        statement whose work grows with the traffic of the past minute."""
+        return self._next_purge is None or now >= self._next_purge
+
     def _purge_if_due(self, connection: Connection, now: datetime) -> None:
-        if self._next_purge is None or now >= self._next_purge:
+        if self.purge_due(now):
             # Expired records go in passing, once a minute rather than with every claim.
             self._next_purge = now + PURGE_EVERY
             connection.execute(_PURGE, {"expired_before": now - RETENTION})

@@ -1,6 +1,6 @@
 """A progress update writes, then claims its Idempotency-Key with its answer, in one worker-thread
-call and one transaction, so that SQLite's write lock is never held while the request waits for
-the event loop."""
+call (on SQLite, with the write lock free, in one turn of the event loop) and one transaction, so
+that SQLite's write lock is never held while the request waits for the event loop."""
 
 from contextvars import ContextVar
 
@@ -42,13 +42,15 @@ def transactions(app):
     def on_commit(_connection) -> None:
         seen.append(("COMMIT", began.get()))
 
-    engine = app.state.engine
+    engines = [engine for engine in (app.state.engine, app.state.loop_writes_engine) if engine is not None]
     listeners = [("begin", on_begin), ("before_cursor_execute", on_statement), ("commit", on_commit)]
-    for name, listener in listeners:
-        event.listen(engine, name, listener)
+    for engine in engines:
+        for name, listener in listeners:
+            event.listen(engine, name, listener)
     yield seen
-    for name, listener in listeners:
-        event.remove(engine, name, listener)
+    for engine in engines:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
 
 
 def _of(seen, *words: str) -> list[int | None]:

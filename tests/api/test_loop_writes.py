@@ -1,0 +1,141 @@
+"""On SQLite a progress update is written on the event loop when the write lock is free, and in a
+worker thread when it is not: the loop never waits for a lock, and no write is lost either way."""
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from itertools import pairwise
+
+import httpx
+import pytest
+from sqlalchemy import event, func
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from app.db.sessions import session_scope
+from app.models import IdempotencyRecord, ProgressUpdate
+
+API = "/api/v1"
+
+
+@pytest.fixture(autouse=True)
+def sqlite_only(app):
+    if app.state.engine.dialect.name != "sqlite":
+        assert app.state.loop_writes_engine is None  # PostgreSQL's writes wait on round trips: threads
+        pytest.skip("SQLite writes on the event loop; PostgreSQL's always in worker threads")
+
+
+def _post(client, rec, narrative: str, key: str):
+    return client.post(
+        f"{API}/recommendations/{rec['id']}/progress-updates",
+        json={"author": "a", "narrative": narrative, "status": "in_progress", "organisation_code": "MYHT"},
+        headers={"Idempotency-Key": key},
+    )
+
+
+def _threads_of_statements(engine, seen: list[tuple[int, str]]) -> Callable[[], None]:
+    def on_statement(_connection, _cursor, statement, *_args) -> None:
+        seen.append((threading.get_ident(), " ".join(statement.split()[:3]).upper()))
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    return lambda: event.remove(engine, "before_cursor_execute", on_statement)
+
+
+def test_with_the_lock_free_the_write_its_key_and_answer_commit_on_the_event_loop(
+    app, served, client, kirklees, session
+):
+    rec = kirklees["recommendations"]["1.1"]
+    # The first write after start also deletes expired keys (work that grows with the traffic):
+    # that one goes to a worker thread.
+    assert _post(client, rec, "first", "k1").status_code == 201
+    loop_thread = served.portal.call(threading.get_ident)
+    seen: list[tuple[int, str]] = []
+    stop_on_loop = _threads_of_statements(app.state.loop_writes_engine, seen)
+    stop_in_threads = _threads_of_statements(app.state.engine, seen)
+    try:
+        response = _post(client, rec, "second", "k2")
+    finally:
+        stop_on_loop()
+        stop_in_threads()
+    assert response.status_code == 201, response.text
+    written = [thread for thread, statement in seen if statement.startswith("INSERT INTO")]
+    assert {"INSERT INTO PROGRESS_UPDATE", "INSERT INTO IDEMPOTENCY_RECORD"} <= {s for _, s in seen}, seen
+    assert set(written) == {loop_thread}, seen
+    session.rollback()
+    assert session.exec(select(ProgressUpdate.narrative).order_by(ProgressUpdate.id)).all() == [
+        "first",
+        "second",
+    ]
+    replay = _post(client, rec, "second", "k2")
+    assert replay.headers["idempotency-replayed"] == "true" and replay.json() == response.json()
+
+
+@contextmanager
+def _another_process_writing(app) -> Iterator[Callable[[], None]]:
+    """SQLite's write lock held by a connection of its own, as another process's would be."""
+    path = make_url(app.state.engine.url).database
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield lambda: connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _a_worker_thread_writing(app) -> Iterator[Callable[[], None]]:
+    """This process's write turn and SQLite's lock, held by a writer of the application's pool."""
+    with session_scope(app.state.engine) as writer:
+        writer.connection()  # BEGIN IMMEDIATE, after the turn
+        yield writer.commit
+
+
+@pytest.mark.parametrize("holder", [_another_process_writing, _a_worker_thread_writing])
+def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_reads(
+    app, served, kirklees, auth, session, holder: Callable[..., AbstractContextManager]
+):
+    rec = kirklees["recommendations"]["1.1"]
+    admin = auth("admin")
+    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
+    url = f"{API}/recommendations/{rec['id']}/progress-updates"
+    # Before the lock is taken: the key's first use is recorded, and expired keys are deleted
+    # with the first write (both in worker threads); what follows is the write alone.
+    assert served.post(url, json=body, headers={**admin, "Idempotency-Key": "first"}).status_code == 201
+    headers = {**admin, "Idempotency-Key": "while-locked"}
+
+    turns: list[float] = []
+
+    async def ticking() -> None:
+        while True:
+            turns.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    async def scenario(release: Callable[[], None]):
+        ticker = asyncio.create_task(ticking())
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            write = asyncio.create_task(client.post(url, json=body, headers=headers))
+            await asyncio.sleep(0.3)
+            read = await client.get(f"{API}/recommendations/{rec['id']}", headers=headers)
+            waiting = not write.done()
+            release()
+            ticker.cancel()
+            return read, waiting, await write
+
+    import sys
+
+    sys.stdout.flush()
+    with holder(app) as release:
+        read, waiting, written = served.portal.call(scenario, release)
+    assert read.status_code == 200
+    assert waiting  # the write waited for the lock, and the loop answered meanwhile
+    # A loop waiting for the lock would have stood still for the busy timeout (5 s).
+    longest_pause = max(later - earlier for earlier, later in pairwise(turns))
+    assert longest_pause < app.state.settings.sqlite_busy_timeout_ms / 1000 / 2, longest_pause
+    assert written.status_code == 201, written.text
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
+    assert session.exec(select(IdempotencyRecord.response_status)).all() == [201, 201]
