@@ -12,6 +12,8 @@ A write of a few rows may run on the event loop instead of a worker thread
 (``create_loop_writes_engine``): the loop never waits for a lock there.
 """
 
+import asyncio
+import logging
 import os
 import sqlite3
 from contextlib import suppress
@@ -25,6 +27,12 @@ from sqlalchemy.pool import NullPool, StaticPool
 from app.config import Settings
 from app.db.sessions import WRITE_OPTION
 from app.db.writer_queue import writer_queue
+
+log = logging.getLogger(__name__)
+
+# Commits on the event loop between two checkpoints: about the 1,000 pages at which SQLite
+# would make one itself, for a progress update.
+LOOP_COMMITS_A_CHECKPOINT = 64
 
 # The connection class of each SQLite engine's pool, whose write turn its loop writes share.
 _CONNECTION_CLASSES: "WeakKeyDictionary[Engine, type[sqlite3.Connection]]" = WeakKeyDictionary()
@@ -113,7 +121,7 @@ def _create_sqlite_engine(url: str, settings: Settings) -> Engine:
     return engine
 
 
-def _configure(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+def _configure(connection: sqlite3.Connection, busy_timeout_ms: int, *, checkpoints: bool = True) -> None:
     # Let SQLAlchemy's "begin" event issue BEGIN itself.
     connection.isolation_level = None
     cursor = connection.cursor()
@@ -121,6 +129,8 @@ def _configure(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    if not checkpoints:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -136,7 +146,8 @@ def create_loop_writes_engine(engine: Engine) -> Engine | None:
 
     Every transaction on it writes. It takes the write turn of ``engine``'s writers only if it
     is free, and SQLite's write lock with no busy timeout: when either is held it raises
-    ``WriteTurnTaken`` before anything is written, and the loop never waits."""
+    ``WriteTurnTaken`` before anything is written, and the loop never waits. Its commits do not
+    checkpoint the WAL: a worker thread does (``_WalCheckpoints``)."""
     factory = _CONNECTION_CLASSES.get(engine)
     if factory is None:
         return None
@@ -145,7 +156,10 @@ def create_loop_writes_engine(engine: Engine) -> Engine | None:
         poolclass=StaticPool,
         connect_args={"check_same_thread": False, "timeout": 0, "factory": factory},
     )
-    event.listen(loop_engine, "connect", lambda dbapi_connection, _: _configure(dbapi_connection, 0))
+    event.listen(
+        loop_engine, "connect", lambda dbapi_connection, _: _configure(dbapi_connection, 0, checkpoints=False)
+    )
+    event.listen(loop_engine, "commit", _WalCheckpoints(engine, LOOP_COMMITS_A_CHECKPOINT).after_commit)
 
     @event.listens_for(loop_engine, "begin")
     def _on_begin(connection) -> None:
@@ -159,3 +173,43 @@ def create_loop_writes_engine(engine: Engine) -> Engine | None:
             raise WriteTurnTaken() from exc
 
     return loop_engine
+
+
+class _WalCheckpoints:
+    """The checkpoints the event loop's commits would make, made in a worker thread.
+
+    SQLite checkpoints in the committing connection once the WAL holds 1,000 pages, and with
+    ``synchronous=NORMAL`` it syncs the files then: ten milliseconds and more, measured, that
+    the loop would stand still for. Here a passive checkpoint copies the pages while the loop
+    goes on writing; then, with this process's writers held back by the write turn, a restart
+    checkpoint copies the few written since and waits for the readers of older pages, so that
+    the next write starts the WAL over instead of growing it."""
+
+    def __init__(self, engine: Engine, every: int) -> None:
+        self._engine, self._every = engine, every
+        self._commits = 0
+        self._running = False
+
+    def after_commit(self, _connection) -> None:
+        self._commits += 1
+        if self._commits >= self._every and not self._running:
+            self._commits, self._running = 0, True
+            asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            connection = self._engine.raw_connection()
+            try:
+                driver = connection.driver_connection
+                driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                driver.wait_for_write_turn()
+                try:
+                    driver.execute("PRAGMA wal_checkpoint(RESTART)")
+                finally:
+                    driver.end_write_turn()
+            finally:
+                connection.close()
+        except Exception:  # the next one will do; SQLite checkpoints at the latest when it closes
+            log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            self._running = False

@@ -6,7 +6,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from itertools import pairwise
 
 import httpx
@@ -15,6 +15,7 @@ from sqlalchemy import event, func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
+from app.db.engine import LOOP_COMMITS_A_CHECKPOINT
 from app.db.sessions import session_scope
 from app.models import IdempotencyRecord, ProgressUpdate
 
@@ -139,3 +140,29 @@ def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_r
     session.rollback()
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
     assert session.exec(select(IdempotencyRecord.response_status)).all() == [201, 201]
+
+
+def _wal_frames(app, mode: str = "PASSIVE") -> int:
+    """The frames in the WAL since it last started over."""
+    with closing(
+        sqlite3.connect(make_url(app.state.engine.url).database, isolation_level=None, timeout=5)
+    ) as probe:
+        return probe.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[1]
+
+
+def test_the_loops_commits_leave_checkpoints_to_a_worker_thread_and_the_wal_stays_short(
+    app, client, kirklees
+):
+    rec = kirklees["recommendations"]["1.1"]
+    assert _post(client, rec, "first", "first").status_code == 201
+    _wal_frames(app, "TRUNCATE")
+    assert _post(client, rec, "measured", "measured").status_code == 201
+    a_write = _wal_frames(app)
+    for n in range(LOOP_COMMITS_A_CHECKPOINT * 4):
+        assert _post(client, rec, f"update {n}", f"key-{n}").status_code == 201
+    time.sleep(0.5)  # for the last checkpoint's thread
+    loop_connection = app.state.loop_writes_engine.raw_connection().driver_connection
+    assert loop_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # the loop never syncs
+    # At most the frames of the commits since the WAL last started over; with no checkpoints,
+    # every write's.
+    assert _wal_frames(app) <= 2 * LOOP_COMMITS_A_CHECKPOINT * a_write, a_write
