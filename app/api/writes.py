@@ -140,26 +140,33 @@ async def write_in_one_hop(
     With a pending Idempotency-Key, the claim, the write and the answer (an ``AppError``'s
     problem too) commit together, or the first answer is replayed and nothing runs.
     """
-    engine: Engine = request.app.state.writers_engine
+    bind: Engine | Connection = request.app.state.writers_engine
     loop_engine: Engine | None = request.app.state.loop_writes_engine
     state = request.scope.get("state", {})
     pending: PendingClaim | None = state.get(PENDING_CLAIM)
     if pending is None:
-        # A key the middleware claimed itself (a route not marked @claims_its_key): join its transaction.
-        bind = state.get(IDEMPOTENT_CONNECTION)
-        if bind is None and loop_engine is not None:
-            try:
-                return _write(loop_engine, work, status_code)
-            except WriteTurnTaken:
-                pass  # nothing written: wait for the lock in a worker thread
-        return await run_in_threadpool(_write, bind or engine, work, status_code)
-    pending.taken = True
-    if loop_engine is not None and not pending.store.purge_due(pending.now):
+
+        def write(on: Engine | Connection) -> Response:
+            return _write(on, work, status_code)
+
+        claimed = state.get(IDEMPOTENT_CONNECTION)
+        if claimed is not None:
+            # A key the middleware claimed itself (a route not marked @claims_its_key): join its transaction.
+            bind, loop_engine = claimed, None
+    else:
+        pending.taken = True
+
+        def write(on: Engine | Connection) -> Response:
+            return _write_once(request, on, pending, work, status_code)
+
+        if pending.store.purge_due(pending.now):
+            loop_engine = None
+    if loop_engine is not None:
         try:
-            return _write_once(request, loop_engine, pending, work, status_code)
+            return write(loop_engine)
         except WriteTurnTaken:
             pass  # nothing written: wait for the lock in a worker thread
-    return await run_in_threadpool(_write_once, request, engine, pending, work, status_code)
+    return await run_in_threadpool(write, bind)
 
 
 def _write(bind: Engine | Connection, work: Callable[[Session], BaseModel], status_code: int) -> Response:

@@ -162,8 +162,8 @@ def test_the_loops_commits_leave_checkpoints_to_a_worker_thread_and_the_wal_stay
     for n in range(LOOP_COMMITS_A_CHECKPOINT * 4):
         assert _post(client, rec, f"update {n}", f"key-{n}").status_code == 201
     time.sleep(0.5)  # for the last checkpoint's thread
-    loop_connection = app.state.loop_writes_engine.raw_connection().driver_connection
-    assert loop_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # the loop never syncs
+    with closing(app.state.loop_writes_engine.raw_connection()) as loop_connection:
+        assert loop_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # the loop never syncs
     # At most the frames of the commits since the WAL last started over; with no checkpoints,
     # every write's.
     assert _wal_frames(app) <= 2 * LOOP_COMMITS_A_CHECKPOINT * a_write, a_write
