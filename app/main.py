@@ -36,7 +36,8 @@ from app.api.writes import claims_its_key_of, quick_write_of
 from app.clock import Clock
 from app.config import GIL_SWITCH_INTERVAL_S, Settings, get_settings
 from app.db.change_counter import create_change_counter
-from app.db.engine import create_db_engine, create_loop_writes_engine
+from app.db.engine import create_db_engine
+from app.db.loop_writes import create_loop_writes
 from app.db.quick_reads import create_quick_reads
 from app.db.sessions import writers
 from app.logs import configure_logging, flush_logs
@@ -66,8 +67,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.change_counter.close()
     await app.state.quick_reads.close()
     app.state.engine.dispose()
-    if app.state.loop_writes_engine is not None:
-        app.state.loop_writes_engine.dispose()
+    await app.state.loop_writes.dispose()
     flush_logs()  # the access lines of the last loop turn
 
 
@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_db_engine(settings)  # connects lazily, on first use
     app.state.writers_engine = writers(app.state.engine)
-    app.state.loop_writes_engine = create_loop_writes_engine(app.state.engine)  # SQLite only
+    app.state.loop_writes = create_loop_writes(app.state.engine, settings)
     app.state.key_usage_recorder = keys.usage_recorder(app.state.engine)
     app.state.clock = Clock(timezone=settings.timezone)
     app.state.change_counter = create_change_counter(app.state.engine)

@@ -149,7 +149,9 @@ def empty_tables(engine: Engine) -> None:
     """The migrated database, as new: every table emptied, identities restarted, and the rows the
     migrations insert (a cursor, say) put back."""
     tables = [
-        name for name in inspect(engine).get_table_names() if name not in ("alembic_version", "sqlite_sequence")
+        name
+        for name in inspect(engine).get_table_names()
+        if name not in ("alembic_version", "sqlite_sequence")
     ]
     with writers(engine).begin() as connection:
         if engine.dialect.name == "postgresql":
@@ -177,7 +179,9 @@ def _empty_written_postgres_tables(connection, tables: list[str]) -> list[str]:
     """Empty the tables holding rows and restart the identities that moved on; the tables
     emptied. A TRUNCATE costs milliseconds a table however little it holds; a test writes to
     few of them, with a few rows each."""
-    holding = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables)
+    holding = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in tables
+    )
     written = set(connection.execute(text(holding)).scalars()) | set(_MIGRATED_ROWS)
     for name in sorted(written, key=_deletion_order):
         connection.execute(text(f'DELETE FROM "{name}"'))
@@ -229,9 +233,9 @@ def app(settings: Settings, database: Engine, clock: FixedClock):
     # keep its connections open either.
     with suppress(Exception):
         asyncio.run(application.state.change_counter.close())
+    with suppress(Exception):
+        asyncio.run(application.state.loop_writes.dispose())
     application.state.engine.dispose()
-    if application.state.loop_writes_engine is not None:
-        application.state.loop_writes_engine.dispose()
 
 
 @pytest.fixture

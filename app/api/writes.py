@@ -1,15 +1,14 @@
-"""A write in one hop to a worker thread: the service run, its Idempotency-Key claimed with its
-answer and the whole committed, in one thread and one transaction.
+"""A write in one hop: the service run, its Idempotency-Key claimed with its answer and the
+whole committed, in one transaction, on the event loop or in one worker thread.
 
 Claiming in one hop, writing in a second and storing the answer in a third held SQLite's write
 lock (taken at ``BEGIN IMMEDIATE``) across two returns to the event loop, where the request
 waited its turn behind every other request's work while the writers behind it waited for the
-lock. In one hop the lock is taken and given back inside the same thread, and the event loop
-is never waited for while it is held.
+lock. In one hop the lock is taken and given back in the same call.
 
-On SQLite the hop is none: the write runs on the event loop itself when the write lock is free
-(``app.db.engine.create_loop_writes_engine``); every write through ``write_in_one_hop`` is one
-recommendation's handful of rows.
+The hop is usually none: the write runs on the event loop (``app.db.loop_writes``), on SQLite
+when the write lock is free, on PostgreSQL always; every write through ``write_in_one_hop`` is
+one recommendation's handful of rows.
 
 Routes marked ``@claims_its_key`` answer through ``write_in_one_hop``. The idempotency
 middleware does not claim their keys itself: it leaves a ``PendingClaim`` for the route to take.
@@ -34,6 +33,7 @@ from starlette.types import Message, Receive
 from app.api.deps import IDEMPOTENT_CONNECTION
 from app.api.problems import app_error_response, problem_response
 from app.db.engine import WriteTurnTaken
+from app.db.loop_writes import LoopWrites
 from app.domain.access import Actor
 from app.errors import AppError
 from app.services.idempotency import Claim, IdempotencyStore, Outcome
@@ -133,51 +133,59 @@ def replayed(body: bytes) -> Receive:
 async def write_in_one_hop(
     request: Request, work: Callable[[Session], BaseModel], *, status_code: int
 ) -> Response:
-    """``work``'s answer, rendered, from one worker thread that runs it in a session on the
-    writers' engine (``work`` commits; on SQLite the write lock is taken and given back there),
-    or on SQLite from the event loop, when the write lock is free.
+    """``work``'s answer, rendered, from a session on a connection of its own (``work``
+    commits): on the event loop (``app.db.loop_writes``), or on SQLite from a worker thread when
+    the write lock is held (it is taken and given back there).
 
     With a pending Idempotency-Key, the claim, the write and the answer (an ``AppError``'s
     problem too) commit together, or the first answer is replayed and nothing runs.
     """
-    bind: Engine | Connection = request.app.state.writers_engine
-    loop_engine: Engine | None = request.app.state.loop_writes_engine
+    writers: Engine = request.app.state.writers_engine
+    loop_writes: LoopWrites | None = request.app.state.loop_writes
     state = request.scope.get("state", {})
     pending: PendingClaim | None = state.get(PENDING_CLAIM)
     if pending is None:
 
-        def write(on: Engine | Connection) -> Response:
-            return _write(on, work, status_code)
+        def write(connection: Connection) -> Response:
+            return _write(connection, work, status_code)
 
-        claimed = state.get(IDEMPOTENT_CONNECTION)
+        claimed: Connection | None = state.get(IDEMPOTENT_CONNECTION)
         if claimed is not None:
             # A key the middleware claimed itself (a route not marked @claims_its_key): join its transaction.
-            bind, loop_engine = claimed, None
+            return await run_in_threadpool(write, claimed)
     else:
         pending.taken = True
 
-        def write(on: Engine | Connection) -> Response:
-            return _write_once(request, on, pending, work, status_code)
+        def write(connection: Connection) -> Response:
+            return _write_once(request, connection, pending, work, status_code)
 
         if pending.store.purge_due(pending.now):
-            loop_engine = None
-    if loop_engine is not None:
+            loop_writes = None
+    if loop_writes is not None:
         try:
-            return write(loop_engine)
+            return await loop_writes.run(write)
         except WriteTurnTaken:
             pass  # nothing written: wait for the lock in a worker thread
-    return await run_in_threadpool(write, bind)
+
+    def write_in_thread() -> Response:
+        with writers.connect() as connection:  # closing rolls back whatever did not commit
+            return write(connection)
+
+    return await run_in_threadpool(write_in_thread)
 
 
-def _write(bind: Engine | Connection, work: Callable[[Session], BaseModel], status_code: int) -> Response:
-    joined = {"join_transaction_mode": "create_savepoint"} if isinstance(bind, Connection) else {}
-    with Session(bind=bind, expire_on_commit=False, **joined) as session:  # closing rolls back what is left
+def _write(connection: Connection, work: Callable[[Session], BaseModel], status_code: int) -> Response:
+    """``work`` in a session that commits the transaction it begins on ``connection``, or in a
+    savepoint of the transaction ``connection`` is in (the middleware's claim)."""
+    joined = {"join_transaction_mode": "create_savepoint"} if connection.in_transaction() else {}
+    # Closing the session rolls back what is left.
+    with Session(bind=connection, expire_on_commit=False, **joined) as session:
         return rendered(work(session), status_code)
 
 
 def _write_once(
     request: Request,
-    engine: Engine,
+    connection: Connection,
     pending: PendingClaim,
     work: Callable[[Session], BaseModel],
     status_code: int,
@@ -185,32 +193,31 @@ def _write_once(
     """The write, then its key claimed with its answer in the same transaction (one statement,
     where a claim first and its answer afterwards took two), committed together. A key taken
     first (a retry, on the unique key) rolls the write back and answers as the first did."""
-    with engine.connect() as connection:  # closing rolls back whatever did not commit
-        while True:
-            transaction = pending.begin(connection)
-            try:
-                # The service's commit does not end the transaction; this function commits it.
-                with Session(
-                    bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
-                ) as session:
-                    response = rendered(work(session), status_code)
-            except AppError as refused:
-                # Refusals are rare: rather than a savepoint around every write, the refused
-                # write is rolled back, and the key claimed with the refusal as its answer.
-                connection.rollback()
-                response = app_error_response(request, refused)
-                taken = claim_with_answer(
-                    pending, connection, response.status_code, response.raw_headers, response.body
-                )
-                return response if taken is None else answer_to_taken_key(request, taken)
-            if not transaction.is_active:  # the work ended the transaction: commit nothing
-                raise RuntimeError("the write ended the transaction that is to hold its Idempotency-Key")
-            taken = pending.keep(connection, response.status_code, response.raw_headers, response.body)
-            if taken is None:
-                connection.commit()
-                return response
-            if taken.outcome is not Outcome.NEW:
-                return answer_to_taken_key(request, taken)
+    while True:
+        transaction = pending.begin(connection)
+        try:
+            # The service's commit does not end the transaction; this function commits it.
+            with Session(
+                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+            ) as session:
+                response = rendered(work(session), status_code)
+        except AppError as refused:
+            # Refusals are rare: rather than a savepoint around every write, the refused
+            # write is rolled back, and the key claimed with the refusal as its answer.
+            connection.rollback()
+            response = app_error_response(request, refused)
+            taken = claim_with_answer(
+                pending, connection, response.status_code, response.raw_headers, response.body
+            )
+            return response if taken is None else answer_to_taken_key(request, taken)
+        if not transaction.is_active:  # the work ended the transaction: commit nothing
+            raise RuntimeError("the write ended the transaction that is to hold its Idempotency-Key")
+        taken = pending.keep(connection, response.status_code, response.raw_headers, response.body)
+        if taken is None:
+            connection.commit()
+            return response
+        if taken.outcome is not Outcome.NEW:
+            return answer_to_taken_key(request, taken)
 
 
 def claim_with_answer(

@@ -9,7 +9,8 @@ Writers of one process also queue on a lock of the process before they ask
 SQLite for its write lock (writer_queue.py).
 
 A write of a few rows may run on the event loop instead of a worker thread
-(``create_loop_writes_engine``): the loop never waits for a lock there.
+(``app.db.loop_writes``); on SQLite through ``create_sqlite_loop_engine``, whose connection
+never waits for a lock.
 """
 
 import asyncio
@@ -29,6 +30,8 @@ from app.db.sessions import WRITE_OPTION
 from app.db.writer_queue import writer_queue
 
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 5  # PostgreSQL's connections: an outage is answered, not waited for
 
 # Commits on the event loop between two checkpoints: about the 1,000 pages at which SQLite
 # would make one itself, for a progress update.
@@ -57,19 +60,24 @@ def create_db_engine(settings: Settings, *, pooled: bool = True) -> Engine:
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, settings)
     if not pooled:
-        engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+        engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     else:
         engine = create_engine(
-            url,
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-            pool_pre_ping=True,
-            pool_recycle=1800,
-            connect_args={"connect_timeout": 5},
+            url, **postgres_pool_options(settings), connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
         )
     if engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _without_jit)
     return engine
+
+
+def postgres_pool_options(settings: Settings) -> dict:
+    """The pool of a PostgreSQL engine serving requests."""
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+    }
 
 
 def _without_jit(dbapi_connection, _record) -> None:
@@ -134,9 +142,9 @@ def _configure(connection: sqlite3.Connection, busy_timeout_ms: int, *, checkpoi
     cursor.close()
 
 
-def create_loop_writes_engine(engine: Engine) -> Engine | None:
+def create_sqlite_loop_engine(engine: Engine) -> Engine | None:
     """For a SQLite ``engine``, one connection for writes run on the event loop; None for
-    PostgreSQL, whose writes wait on round trips and stay in worker threads.
+    PostgreSQL.
 
     A progress update costs SQLite about a millisecond of the writer's own work. In a worker
     thread, every statement gives the GIL up and waits to get it back from the event loop

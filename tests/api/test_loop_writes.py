@@ -1,5 +1,6 @@
-"""On SQLite a progress update is written on the event loop when the write lock is free, and in a
-worker thread when it is not: the loop never waits for a lock, and no write is lost either way."""
+"""A progress update is written on the event loop: on PostgreSQL always, on SQLite when the write
+lock is free, and in a worker thread when it is not (the loop never waits for a lock there). No
+write is lost either way."""
 
 import asyncio
 import sqlite3
@@ -17,16 +18,15 @@ from sqlmodel import select
 
 from app.db.engine import LOOP_COMMITS_A_CHECKPOINT
 from app.db.sessions import session_scope
-from app.models import IdempotencyRecord, ProgressUpdate
+from app.models import IdempotencyRecord, ProgressUpdate, Recommendation
 
 API = "/api/v1"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def sqlite_only(app):
     if app.state.engine.dialect.name != "sqlite":
-        assert app.state.loop_writes_engine is None  # PostgreSQL's writes wait on round trips: threads
-        pytest.skip("SQLite writes on the event loop; PostgreSQL's always in worker threads")
+        pytest.skip("PostgreSQL's writes wait for its row locks on the event loop, at a round trip's cost")
 
 
 def _post(client, rec, narrative: str, key: str):
@@ -54,7 +54,7 @@ def test_with_the_lock_free_the_write_its_key_and_answer_commit_on_the_event_loo
     assert _post(client, rec, "first", "k1").status_code == 201
     loop_thread = served.portal.call(threading.get_ident)
     seen: list[tuple[int, str]] = []
-    stop_on_loop = _threads_of_statements(app.state.loop_writes_engine, seen)
+    stop_on_loop = _threads_of_statements(app.state.loop_writes.engine, seen)
     stop_in_threads = _threads_of_statements(app.state.engine, seen)
     try:
         response = _post(client, rec, "second", "k2")
@@ -94,20 +94,37 @@ def _a_worker_thread_writing(app) -> Iterator[Callable[[], None]]:
         yield writer.commit
 
 
-@pytest.mark.parametrize("keyed", [True, False], ids=["with a key", "without"])
-@pytest.mark.parametrize("holder", [_another_process_writing, _a_worker_thread_writing])
-def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_reads(
-    app, served, kirklees, auth, session, holder: Callable[..., AbstractContextManager], keyed: bool
-):
-    rec = kirklees["recommendations"]["1.1"]
-    admin = auth("admin")
+@contextmanager
+def _another_transaction_locking_the_row(app, recommendation_id: int) -> Iterator[Callable[[], None]]:
+    """The recommendation's row locked by another transaction, as a writer elsewhere would
+    hold it; released in three seconds at the latest, so that a loop that waited for it
+    would stand still that long instead of forever."""
+    with app.state.engine.connect() as connection:
+        connection.execute(
+            select(Recommendation.id).where(Recommendation.id == recommendation_id).with_for_update()
+        )
+        released = threading.Lock()
+
+        def release() -> None:
+            with released:
+                if connection.in_transaction():
+                    connection.commit()
+
+        timer = threading.Timer(3, release)
+        timer.start()
+        try:
+            yield release
+        finally:
+            timer.cancel()
+            release()
+
+
+def _write_while_held(app, served, rec, headers, holder: AbstractContextManager):
+    """A progress update sent while ``holder`` holds what it needs, and a read of its
+    recommendation 0.3 s later; then the holder lets go. Answers the read, whether the write
+    was still waiting then, the write's answer, and the loop's longest pause meanwhile."""
     body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
     url = f"{API}/recommendations/{rec['id']}/progress-updates"
-    # Before the lock is taken: the key's first use is recorded, and expired keys are deleted
-    # with the first write (both in worker threads); what follows is the write alone.
-    assert served.post(url, json=body, headers={**admin, "Idempotency-Key": "first"}).status_code == 201
-    headers = {**admin, "Idempotency-Key": "while-locked"} if keyed else admin
-
     turns: list[float] = []
 
     async def ticking() -> None:
@@ -124,19 +141,60 @@ def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_r
             read = await client.get(f"{API}/recommendations/{rec['id']}", headers=headers)
             waiting = not write.done()
             release()
+            written = await write
             ticker.cancel()
-            return read, waiting, await write
+            return read, waiting, written
 
-    import sys
-
-    sys.stdout.flush()
-    with holder(app) as release:
+    with holder as release:
         read, waiting, written = served.portal.call(scenario, release)
+    return read, waiting, written, max(later - earlier for earlier, later in pairwise(turns))
+
+
+def _first_write(served, rec, admin) -> None:
+    """The key's first use recorded, and expired keys deleted with the first write (both in
+    worker threads): what follows is the write alone."""
+    url = f"{API}/recommendations/{rec['id']}/progress-updates"
+    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
+    assert served.post(url, json=body, headers={**admin, "Idempotency-Key": "first"}).status_code == 201
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["with a key", "without"])
+@pytest.mark.parametrize("holder", [_another_process_writing, _a_worker_thread_writing])
+@pytest.mark.usefixtures("sqlite_only")
+def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_reads(
+    app, served, kirklees, auth, session, holder: Callable[..., AbstractContextManager], keyed: bool
+):
+    rec = kirklees["recommendations"]["1.1"]
+    admin = auth("admin")
+    _first_write(served, rec, admin)
+    headers = {**admin, "Idempotency-Key": "while-locked"} if keyed else admin
+    read, waiting, written, longest_pause = _write_while_held(app, served, rec, headers, holder(app))
     assert read.status_code == 200
     assert waiting  # the write waited for the lock, and the loop answered meanwhile
     # A loop waiting for the lock would have stood still for the busy timeout (5 s).
-    longest_pause = max(later - earlier for earlier, later in pairwise(turns))
     assert longest_pause < app.state.settings.sqlite_busy_timeout_ms / 1000 / 2, longest_pause
+    assert written.status_code == 201, written.text
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
+    assert session.exec(select(IdempotencyRecord.response_status)).all() == [201] * (1 + keyed)
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["with a key", "without"])
+def test_on_postgresql_a_write_waits_for_a_row_lock_on_the_loop_while_it_answers_reads(
+    app, served, kirklees, auth, session, keyed: bool
+):
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writes never wait for a lock on the loop")
+    rec = kirklees["recommendations"]["1.1"]
+    admin = auth("admin")
+    _first_write(served, rec, admin)
+    headers = {**admin, "Idempotency-Key": "while-locked"} if keyed else admin
+    holder = _another_transaction_locking_the_row(app, rec["id"])
+    read, waiting, written, longest_pause = _write_while_held(app, served, rec, headers, holder)
+    assert read.status_code == 200
+    assert waiting  # the write waited for the row, and the loop answered meanwhile
+    # A write blocking the loop while it waited would have stopped it until the holder's timer.
+    assert longest_pause < 1, longest_pause
     assert written.status_code == 201, written.text
     session.rollback()
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
@@ -151,6 +209,7 @@ def _wal_frames(app, mode: str = "PASSIVE") -> int:
         return probe.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[1]
 
 
+@pytest.mark.usefixtures("sqlite_only")
 def test_the_loops_commits_leave_checkpoints_to_a_worker_thread_and_the_wal_stays_short(
     app, client, kirklees
 ):
@@ -162,7 +221,7 @@ def test_the_loops_commits_leave_checkpoints_to_a_worker_thread_and_the_wal_stay
     for n in range(LOOP_COMMITS_A_CHECKPOINT * 4):
         assert _post(client, rec, f"update {n}", f"key-{n}").status_code == 201
     time.sleep(0.5)  # for the last checkpoint's thread
-    with closing(app.state.loop_writes_engine.raw_connection()) as loop_connection:
+    with closing(app.state.loop_writes.engine.raw_connection()) as loop_connection:
         assert loop_connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # the loop never syncs
     # At most the frames of the commits since the WAL last started over; with no checkpoints,
     # every write's.

@@ -42,7 +42,7 @@ def transactions(app):
     def on_commit(_connection) -> None:
         seen.append(("COMMIT", began.get()))
 
-    engines = [engine for engine in (app.state.engine, app.state.loop_writes_engine) if engine is not None]
+    engines = [app.state.engine, app.state.loop_writes.engine]
     listeners = [("begin", on_begin), ("before_cursor_execute", on_statement), ("commit", on_commit)]
     for engine in engines:
         for name, listener in listeners:
@@ -141,7 +141,11 @@ def test_an_answer_kept_under_another_server_secret_is_refused_not_run_again(
             {"url": "https://example.org/audit.pdf", "title": "Audit", "organisation_code": "MYHT"},
             "INTO EVIDENCE_LINK",
         ),
-        ("decisions", {"decision": "closed_not_implemented", "reason": "Superseded"}, "INTO ASSURANCE_DECISION"),
+        (
+            "decisions",
+            {"decision": "closed_not_implemented", "reason": "Superseded"},
+            "INTO ASSURANCE_DECISION",
+        ),
     ],
 )
 def test_evidence_and_decisions_are_written_with_their_key_in_one_transaction_and_replayed(

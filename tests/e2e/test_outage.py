@@ -69,7 +69,18 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
         assert reports.json()["total"] >= 1
         listed = client.get(server.url("/api/v1/recommendations?limit=1"), headers=server.headers)
         detail_path = f"/api/v1/recommendations/{listed.json()['items'][0]['id']}"
-        assert client.get(server.url(detail_path), headers=server.headers).status_code == 200
+        detail = client.get(server.url(detail_path), headers=server.headers)
+        assert detail.status_code == 200
+        # A progress update is written on the event loop, through connections of its own.
+        progress_path = f"{detail_path}/progress-updates"
+        progress = {
+            "author": "outage test",
+            "narrative": "Reported while the database comes and goes.",
+            "status": "in_progress",
+            "organisation_code": detail.json()["owners"][0]["code"],
+        }
+        before = client.post(server.url(progress_path), headers=server.headers, json=progress)
+        assert before.status_code == 201, before.text
 
         try:
             _pg_ctl("stop")
@@ -95,6 +106,10 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
                 json={"code": "OUTAGE", "name": "Written during the outage", "kind": "other"},
             )
             _check_unavailable(write)
+            # So is a progress update, its connection from before the outage broken.
+            update = client.post(server.url(progress_path), headers=server.headers, json=progress)
+            _check_unavailable(update)
+            assert update.json()["code"] == "database_unavailable"
 
             # Liveness does not depend on the database.
             health = client.get(server.url("/healthz"), headers=server.headers)
@@ -112,6 +127,8 @@ def test_database_outage_answers_503_and_recovers_without_restart(live_server):
         assert reports.json()["total"] >= 1
         detail = _poll(client, server, detail_path, 200, deadline)
         assert detail is not None and detail.status_code == 200, detail.text if detail else "no answer"
+        written = client.post(server.url(progress_path), headers=server.headers, json=progress)
+        assert written.status_code == 201, written.text
         # Several requests in a row, so every pooled connection gets exercised.
         for _ in range(5):
             again = client.get(server.url("/api/v1/reports"), headers=server.headers)

@@ -1,0 +1,137 @@
+"""Writes run on the event loop instead of a worker thread (``app.api.writes.write_in_one_hop``).
+
+A write in a worker thread hands the GIL to the event loop at every statement and waits to get
+it back while the loop serves reads: under reads, a write took several times its own work
+(docs/benchmarks.md). On the loop, the write's Python runs without that contest.
+
+- SQLite: on the loop's own thread through one connection that never waits for a lock
+  (``create_sqlite_loop_engine``): ``WriteTurnTaken`` sends the write to a thread instead.
+- PostgreSQL: the same synchronous service code in a greenlet on the loop, through asyncpg's
+  connections (SQLAlchemy's asyncio extension): at each round trip the loop answers other
+  requests until the database has answered. asyncpg, where the rest of the application uses
+  psycopg: the same write cost about 2.7 ms of the API's CPU through it and about 4.3 through
+  psycopg's asynchronous connections (docs/benchmarks.md, thirteenth round).
+"""
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+import asyncpg
+from sqlalchemy import URL, Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import Settings
+from app.db.engine import CONNECT_TIMEOUT_S, create_sqlite_loop_engine, postgres_pool_options
+from app.errors import DatabaseUnavailable
+
+T = TypeVar("T")
+
+
+class LoopWrites(Protocol):
+    engine: Engine  # the synchronous engine the writes run on: for its events and connections
+
+    async def run(self, write: Callable[[Connection], T]) -> T:
+        """``write`` on a connection of its own, which it commits; on SQLite ``WriteTurnTaken``
+        when the write lock is held, nothing written."""
+        ...
+
+    async def dispose(self) -> None: ...
+
+
+class SqliteLoopWrites:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def run(self, write: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as connection:  # closing rolls back whatever did not commit
+            return write(connection)
+
+    async def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class PostgresLoopWrites:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._async_engine = engine
+        self.engine = engine.sync_engine
+
+    async def run(self, write: Callable[[Connection], T]) -> T:
+        async with self._async_engine.connect() as connection:  # closing rolls back what did not commit
+            return await connection.run_sync(write)
+
+    async def dispose(self) -> None:
+        await self._async_engine.dispose()
+
+
+def create_loop_writes(engine: Engine, settings: Settings) -> LoopWrites:
+    """The writes on the event loop beside ``engine``, on the same database."""
+    sqlite_engine = create_sqlite_loop_engine(engine)
+    if sqlite_engine is not None:
+        return SqliteLoopWrites(sqlite_engine)
+    dsn, connect_args = asyncpg_connect_args(engine.url)
+
+    async def connect() -> asyncpg.Connection:
+        try:
+            return await asyncpg.connect(dsn, **connect_args)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Refused, timed out, or turned away (starting up, shutting down, too many clients):
+            # answered as an outage, as psycopg's OperationalError is elsewhere.
+            raise DatabaseUnavailable() from exc
+
+    async_engine = create_async_engine(
+        engine.url.set(drivername="postgresql+asyncpg"),
+        async_creator=connect,
+        **postgres_pool_options(settings),
+    )
+    return PostgresLoopWrites(async_engine)
+
+
+def asyncpg_connect_args(url: URL) -> tuple[str, dict]:
+    """asyncpg's DSN and arguments for the libpq URL ``url`` names.
+
+    asyncpg reads a libpq URL itself (hosts, ``sslmode`` and the other TLS parameters, a
+    service, a password file) and sends whatever else its query holds as server settings
+    (``application_name``). Two of libpq's it does not know: ``connect_timeout``, its own
+    ``timeout`` here, and ``options``, whose ``-c name=value`` become server settings."""
+    query = dict(url.query)
+    server_settings = {"jit": "off"}  # as the synchronous engine's connections (app.db.engine)
+    server_settings |= _settings_in_libpq_options(str(query.pop("options", "")))
+    timeout = float(str(query.pop("connect_timeout", CONNECT_TIMEOUT_S)))
+    dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+    return dsn, {"timeout": timeout, "server_settings": server_settings}
+
+
+def _settings_in_libpq_options(options: str) -> dict[str, str]:
+    """``-c a=1 -cb=2 --c=3`` as ``{"a": "1", "b": "2", "c": "3"}``; a backslash keeps the
+    character after it, a space included, as libpq reads them."""
+    words: list[str] = []
+    word: list[str] = []
+    escaped = False
+    for character in options:
+        if escaped:
+            word.append(character)
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character.isspace():
+            if word:
+                words.append("".join(word))
+                word = []
+        else:
+            word.append(character)
+    if word:
+        words.append("".join(word))
+    settings: dict[str, str] = {}
+    pairs = iter(words)
+    for word in pairs:
+        if word == "-c":
+            setting = next(pairs, "")
+        elif word.startswith(("-c", "--")):
+            setting = word[2:]
+        else:
+            raise ValueError(f"libpq option {word!r} is not -c name=value")
+        name, separator, value = setting.partition("=")
+        if not (name and separator):
+            raise ValueError(f"libpq option {word} {setting!r} is not -c name=value")
+        settings[name.replace("-", "_")] = value
+    return settings
