@@ -5,7 +5,8 @@ it back while the loop serves reads: under reads, a write took several times its
 (docs/benchmarks.md). On the loop, the write's Python runs without that contest.
 
 - SQLite: on the loop's own thread through one connection that never waits for a lock
-  (``create_sqlite_loop_engine``): ``WriteTurnTaken`` sends the write to a thread instead.
+  (``create_sqlite_loop_engine``): when the lock stays taken, ``WriteTurnTaken`` sends the
+  write to a thread instead.
 - PostgreSQL: the same synchronous service code in a greenlet on the loop, through asyncpg's
   connections (SQLAlchemy's asyncio extension): at each round trip the loop answers other
   requests until the database has answered. asyncpg, where the rest of the application uses
@@ -13,6 +14,7 @@ it back while the loop serves reads: under reads, a write took several times its
   psycopg's asynchronous connections (docs/benchmarks.md, thirteenth round).
 """
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
@@ -21,7 +23,7 @@ from sqlalchemy import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
-from app.db.engine import CONNECT_TIMEOUT_S, create_sqlite_loop_engine, postgres_pool_options
+from app.db.engine import CONNECT_TIMEOUT_S, WriteTurnTaken, create_sqlite_loop_engine, postgres_pool_options
 from app.errors import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -38,11 +40,30 @@ class LoopWrites(Protocol):
     async def dispose(self) -> None: ...
 
 
+# How long the loop tries again for SQLite's write turn, between other requests, before the
+# write goes to a worker thread: 100 ms, many times a writer's turn.
+TURN_RETRY_DELAYS_S = (0.001,) * 10 + (0.005,) * 18
+
+
 class SqliteLoopWrites:
+    """A write taken by a writer of this process in a worker thread is free again within
+    milliseconds. A loop write that went to a thread whenever it found the turn taken kept
+    the next ones there: each held the turn in its thread, slowed by the GIL, while the
+    loop's writes found it taken and followed, for whole runs of (f) and (g) (docs/benchmarks.md,
+    thirteenth round). So the loop tries again for a while before it gives the write up."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     async def run(self, write: Callable[[Connection], T]) -> T:
+        for delay in TURN_RETRY_DELAYS_S:
+            try:
+                return self._run(write)
+            except WriteTurnTaken:
+                await asyncio.sleep(delay)  # nothing written; other requests meanwhile
+        return self._run(write)
+
+    def _run(self, write: Callable[[Connection], T]) -> T:
         with self.engine.connect() as connection:  # closing rolls back whatever did not commit
             return write(connection)
 

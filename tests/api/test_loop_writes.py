@@ -1,6 +1,6 @@
 """A progress update is written on the event loop: on PostgreSQL always, on SQLite when the write
-lock is free, and in a worker thread when it is not (the loop never waits for a lock there). No
-write is lost either way."""
+lock is free or soon is, and in a worker thread when it stays taken (the loop never waits for a
+lock there). No write is lost either way."""
 
 import asyncio
 import sqlite3
@@ -199,6 +199,33 @@ def test_on_postgresql_a_write_waits_for_a_row_lock_on_the_loop_while_it_answers
     session.rollback()
     assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
     assert session.exec(select(IdempotencyRecord.response_status)).all() == [201] * (1 + keyed)
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_a_write_finding_the_turn_taken_for_a_moment_waits_for_it_on_the_loop(
+    app, served, client, kirklees, session
+):
+    rec = kirklees["recommendations"]["1.1"]
+    assert _post(client, rec, "first", "k1").status_code == 201  # the purge's write, in a thread
+    loop_thread = served.portal.call(threading.get_ident)
+    seen: list[tuple[int, str]] = []
+    with session_scope(app.state.engine) as writer:
+        writer.connection()  # this process's turn and SQLite's lock, held by a worker thread's writer
+        letting_go = threading.Timer(0.03, writer.commit)
+        stop_on_loop = _threads_of_statements(app.state.loop_writes.engine, seen)
+        stop_in_threads = _threads_of_statements(app.state.engine, seen)
+        letting_go.start()
+        try:
+            response = _post(client, rec, "second", "k2")
+        finally:
+            letting_go.join()
+            stop_on_loop()
+            stop_in_threads()
+    assert response.status_code == 201, response.text
+    # Not sent to a thread, where it would have held the turn against the loop's next writes.
+    assert {thread for thread, statement in seen if statement.startswith("INSERT INTO")} == {loop_thread}
+    session.rollback()
+    assert session.exec(select(func.count()).select_from(ProgressUpdate)).one() == 2
 
 
 def _wal_frames(app, mode: str = "PASSIVE") -> int:
