@@ -134,8 +134,9 @@ async def write_in_one_hop(
     request: Request, work: Callable[[Session], BaseModel], *, status_code: int
 ) -> Response:
     """``work``'s answer, rendered, from a session on a connection of its own (``work``
-    commits): on the event loop (``app.db.loop_writes``), or on SQLite from a worker thread when
-    the write lock is held (it is taken and given back there).
+    commits): on the event loop (``app.db.loop_writes``), or from a worker thread: on SQLite when
+    the write lock stays held, and for the minute's first write with a key, which also deletes
+    the expired ones.
 
     With a pending Idempotency-Key, the claim, the write and the answer (an ``AppError``'s
     problem too) commit together, or the first answer is replayed and nothing runs.

@@ -143,16 +143,16 @@ def _settings_in_libpq_options(options: str) -> dict[str, str]:
     if word:
         words.append("".join(word))
     settings: dict[str, str] = {}
-    pairs = iter(words)
-    for word in pairs:
-        if word == "-c":
-            setting = next(pairs, "")
-        elif word.startswith(("-c", "--")):
-            setting = word[2:]
+    tokens = iter(words)
+    for token in tokens:
+        if token == "-c":
+            setting = next(tokens, "")
+        elif token.startswith(("-c", "--")):
+            setting = token[2:]
         else:
-            raise ValueError(f"libpq option {word!r} is not -c name=value")
+            raise ValueError(f"libpq option {token!r} is not -c name=value")
         name, separator, value = setting.partition("=")
         if not (name and separator):
-            raise ValueError(f"libpq option {word} {setting!r} is not -c name=value")
+            raise ValueError(f"libpq option {token} {setting!r} is not -c name=value")
         settings[name.replace("-", "_")] = value
     return settings
