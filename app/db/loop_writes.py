@@ -34,7 +34,7 @@ class LoopWrites(Protocol):
 
     async def run(self, write: Callable[[Connection], T]) -> T:
         """``write`` on a connection of its own, which it commits; on SQLite ``WriteTurnTaken``
-        when the write lock is held, nothing written."""
+        when the write lock stays held, nothing written."""
         ...
 
     async def dispose(self) -> None: ...

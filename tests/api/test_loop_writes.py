@@ -29,12 +29,16 @@ def sqlite_only(app):
         pytest.skip("PostgreSQL's writes wait for its row locks on the event loop, at a round trip's cost")
 
 
+def _progress_path(rec) -> str:
+    return f"{API}/recommendations/{rec['id']}/progress-updates"
+
+
+def _update(narrative: str = "n") -> dict:
+    return {"author": "a", "narrative": narrative, "status": "in_progress", "organisation_code": "MYHT"}
+
+
 def _post(client, rec, narrative: str, key: str):
-    return client.post(
-        f"{API}/recommendations/{rec['id']}/progress-updates",
-        json={"author": "a", "narrative": narrative, "status": "in_progress", "organisation_code": "MYHT"},
-        headers={"Idempotency-Key": key},
-    )
+    return client.post(_progress_path(rec), json=_update(narrative), headers={"Idempotency-Key": key})
 
 
 def _threads_of_statements(engine, seen: list[tuple[int, str]]) -> Callable[[], None]:
@@ -123,8 +127,6 @@ def _write_while_held(app, served, rec, headers, holder: AbstractContextManager)
     """A progress update sent while ``holder`` holds what it needs, and a read of its
     recommendation 0.3 s later; then the holder lets go. Answers the read, whether the write
     was still waiting then, the write's answer, and the loop's longest pause meanwhile."""
-    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
-    url = f"{API}/recommendations/{rec['id']}/progress-updates"
     turns: list[float] = []
 
     async def ticking() -> None:
@@ -136,7 +138,7 @@ def _write_while_held(app, served, rec, headers, holder: AbstractContextManager)
         ticker = asyncio.create_task(ticking())
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            write = asyncio.create_task(client.post(url, json=body, headers=headers))
+            write = asyncio.create_task(client.post(_progress_path(rec), json=_update(), headers=headers))
             await asyncio.sleep(0.3)
             read = await client.get(f"{API}/recommendations/{rec['id']}", headers=headers)
             waiting = not write.done()
@@ -150,23 +152,17 @@ def _write_while_held(app, served, rec, headers, holder: AbstractContextManager)
     return read, waiting, written, max(later - earlier for earlier, later in pairwise(turns))
 
 
-def _first_write(served, rec, admin) -> None:
-    """The key's first use recorded, and expired keys deleted with the first write (both in
-    worker threads): what follows is the write alone."""
-    url = f"{API}/recommendations/{rec['id']}/progress-updates"
-    body = {"author": "a", "narrative": "n", "status": "in_progress", "organisation_code": "MYHT"}
-    assert served.post(url, json=body, headers={**admin, "Idempotency-Key": "first"}).status_code == 201
-
-
 @pytest.mark.parametrize("keyed", [True, False], ids=["with a key", "without"])
 @pytest.mark.parametrize("holder", [_another_process_writing, _a_worker_thread_writing])
 @pytest.mark.usefixtures("sqlite_only")
 def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_reads(
-    app, served, kirklees, auth, session, holder: Callable[..., AbstractContextManager], keyed: bool
+    app, served, client, kirklees, session, holder: Callable[..., AbstractContextManager], keyed: bool
 ):
     rec = kirklees["recommendations"]["1.1"]
-    admin = auth("admin")
-    _first_write(served, rec, admin)
+    # The key's first use recorded, and expired keys deleted with the first write (both in
+    # worker threads): what follows is the write alone.
+    assert _post(client, rec, "first", "first").status_code == 201
+    admin = dict(client.headers)
     headers = {**admin, "Idempotency-Key": "while-locked"} if keyed else admin
     read, waiting, written, longest_pause = _write_while_held(app, served, rec, headers, holder(app))
     assert read.status_code == 200
@@ -181,13 +177,13 @@ def test_with_the_lock_held_the_write_waits_in_a_thread_while_the_loop_answers_r
 
 @pytest.mark.parametrize("keyed", [True, False], ids=["with a key", "without"])
 def test_on_postgresql_a_write_waits_for_a_row_lock_on_the_loop_while_it_answers_reads(
-    app, served, kirklees, auth, session, keyed: bool
+    app, served, client, kirklees, session, keyed: bool
 ):
     if app.state.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's writes never wait for a lock on the loop")
     rec = kirklees["recommendations"]["1.1"]
-    admin = auth("admin")
-    _first_write(served, rec, admin)
+    assert _post(client, rec, "first", "first").status_code == 201  # the purge's write, in a thread
+    admin = dict(client.headers)
     headers = {**admin, "Idempotency-Key": "while-locked"} if keyed else admin
     holder = _another_transaction_locking_the_row(app, rec["id"])
     read, waiting, written, longest_pause = _write_while_held(app, served, rec, headers, holder)
