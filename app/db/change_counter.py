@@ -37,7 +37,7 @@ class ChangeCounter(Protocol):
 
 
 _DATA_VERSION = "PRAGMA data_version"
-MAX_KEPT_SCOPES = 10_000  # names kept at most between two writes: a few hundred kilobytes
+MAX_KEPT_SCOPES = 10_000  # names kept at most: a few hundred kilobytes
 
 
 class SQLiteChangeCounter:
@@ -48,7 +48,14 @@ class SQLiteChangeCounter:
     connection's ``PRAGMA data_version`` read in the same statement (so of the same state of
     the database). It moves whenever another connection, of any process, commits, and never
     for this one's own commits (it makes none). While it stands, the versions kept are the
-    database's: a poll of scopes read before costs that one pragma."""
+    database's: a poll of scopes read before costs that one pragma.
+
+    When it moves, the kept versions are brought up to date, not thrown away: a write moves
+    the scopes it touches on to its audit event's id, and audit ids grow in commit order, so
+    the scopes moved since the versions were kept are those whose version is above the newest
+    audit id read with them. One statement reads those and the names not kept yet. Thrown
+    away, every reader after each write read its scopes again, half the cost of a read of the
+    versions in the read/write mix (docs/benchmarks.md, fourteenth round)."""
 
     def __init__(self, url: str, *, timeout: float, max_kept: int = MAX_KEPT_SCOPES) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
@@ -59,31 +66,39 @@ class SQLiteChangeCounter:
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
         scopes = frozenset(scopes)
-        names = change_scopes.asked(scopes)
-        if self._known.issuperset(names) and self._data_version_now() == self._data_version:
+        unknown = [name for name in change_scopes.asked(scopes) if name not in self._known]
+        if not unknown and self._data_version_now() == self._data_version:
             return answer_version(scopes, self._kept, self._kept.get(PORTFOLIO, 0))
-        rows = self._connection.fetch(_sqlite_versions(len(names)), names)
-        versions = [(scope, version or 0) for scope, version in rows if scope is not None]
-        data_version = next(version for scope, version in rows if scope is None)
-        if data_version != self._data_version or len(self._known) + len(names) > self._max_kept:
-            self._data_version, self._kept, self._known = data_version, {}, set()
-        self._kept.update(versions)
-        self._known.update(names)
-        return change_scopes.tag(scopes, versions)
+        if len(self._known) + len(unknown) > self._max_kept:
+            self._forget()
+            unknown = list(change_scopes.asked(scopes))
+        since = self._kept.get(PORTFOLIO) if self._known else None  # None: nothing kept to update
+        parameters = unknown if since is None else [*unknown, since]
+        rows = self._connection.fetch(_sqlite_versions(len(unknown), moved=since is not None), parameters)
+        self._data_version = next(version for scope, version in rows if scope is None)
+        moved = {scope: version or 0 for scope, version in rows if scope is not None}
+        self._kept.update(moved)
+        self._known.update(unknown, moved)
+        return answer_version(scopes, self._kept, self._kept.get(PORTFOLIO, 0))
 
     def _data_version_now(self) -> int:
         return self._connection.fetch(_DATA_VERSION, ())[0][0]
 
-    async def close(self) -> None:
+    def _forget(self) -> None:
         self._data_version, self._kept, self._known = None, {}, set()
+
+    async def close(self) -> None:
+        self._forget()
         self._connection.close()
 
 
-@lru_cache(maxsize=16)
-def _sqlite_versions(count: int) -> str:
-    """The versions, and the connection's data_version (the row without a scope)."""
+@lru_cache(maxsize=32)
+def _sqlite_versions(count: int, *, moved: bool) -> str:
+    """The versions of ``count`` names, with (``moved``) those of the scopes moved since an
+    audit id (the last parameter), and the connection's data_version (the row without a scope)."""
     versions = change_scopes.versions_sql(count, dialect="sqlite")
-    return f"{versions} UNION ALL SELECT NULL, data_version FROM pragma_data_version"
+    since = " UNION ALL SELECT scope, version FROM scope_version WHERE version > ?" if moved else ""
+    return f"{versions}{since} UNION ALL SELECT NULL, data_version FROM pragma_data_version"
 
 
 class CoalescedReads:

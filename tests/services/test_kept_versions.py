@@ -1,7 +1,9 @@
 """SQLite's change counter keeps the versions it read while ``PRAGMA data_version`` stands: the
-very next read after a commit by another connection, of this process or another, sees it."""
+very next read after a commit by another connection, of this process or another, sees it. After
+a commit it reads only the scopes moved since, and keeps the others."""
 
 import asyncio
+import random
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from app.db.migrations import upgrade
 from app.db.sessions import session_scope
 from app.domain import scopes
 from app.domain.access import SYSTEM
-from app.services import audit
+from app.services import audit, change_scopes
 
 RECOMMENDATION = frozenset({scopes.recommendation(1), scopes.ORGANISATIONS})
 OTHER = frozenset({scopes.recommendation(2), scopes.ORGANISATIONS})
@@ -51,6 +53,11 @@ def sqlite_url(fresh_database_url):
 
 
 def _write_in_this_process(url: str, recommendation_id: int) -> None:
+    _touch(url, {scopes.recommendation(recommendation_id)})
+
+
+def _touch(url: str, touched: set[str]) -> None:
+    """A write, as the services make one, that touches ``touched``."""
     engine = create_db_engine(Settings(database_url=url))
     try:
         with session_scope(engine) as session:
@@ -59,9 +66,9 @@ def _write_in_this_process(url: str, recommendation_id: int) -> None:
                 actor=SYSTEM,
                 action="update",
                 entity="recommendation",
-                entity_id=recommendation_id,
+                entity_id=1,
                 now=datetime.now(UTC),
-                scopes={scopes.recommendation(recommendation_id)},
+                scopes=touched,
             )
             session.commit()
     finally:
@@ -131,3 +138,48 @@ def test_past_the_names_it_may_keep_it_starts_afresh(sqlite_url):
         return SQLiteChangeCounter(engine.url.render_as_string(hide_password=False), timeout=1.0, max_kept=5)
 
     _with_counter(sqlite_url, scenario, small)
+
+
+def test_after_a_commit_it_reads_only_the_scopes_moved_since_and_keeps_the_others(sqlite_url):
+    statements: list[str] = []
+    listed = frozenset({scopes.recommendation(i) for i in range(1, 60)})
+
+    async def scenario(counter) -> None:
+        before = await counter.read(listed)
+        others = await counter.read(OTHER)
+        _write_in_this_process(sqlite_url, 7)
+        counter._connection._connection.set_trace_callback(statements.append)
+        assert await counter.read(listed) > before  # recommendation 7 moved
+        [read] = [statement for statement in statements if "pragma_data_version" in statement]
+        assert "WHERE version > " in read and "recommendation:" not in read, read  # no name asked again
+        statements.clear()
+        assert await counter.read(OTHER) == others  # kept, as the listed scopes are
+        assert statements == ["PRAGMA data_version"]
+
+    _with_counter(sqlite_url, scenario)
+
+
+def test_through_any_writes_and_reads_it_answers_as_a_fresh_read_would(sqlite_url):
+    """A table of writes and reads drawn at random: after each step, every kept answer is the
+    one read afresh from the database (``change_scopes.answer_version``)."""
+    rng = random.Random(2026)
+    named = [scopes.report(1), scopes.FIGURES, scopes.EVERYTHING]
+    pool = [scopes.recommendation(i) for i in range(1, 9)] + named
+    asks = [frozenset(rng.sample(pool, rng.randint(1, 4))) for _ in range(12)] + [PORTFOLIO]
+    engine = create_db_engine(Settings(database_url=sqlite_url))
+
+    def fresh(asked: frozenset[str]) -> int:
+        with engine.connect() as connection:
+            return change_scopes.answer_version(connection, asked)
+
+    async def scenario(counter) -> None:
+        for step in range(40):
+            if rng.random() < 0.4:
+                _touch(sqlite_url, set(rng.sample(pool, rng.randint(1, 3))))
+            for asked in rng.sample(asks, 5):
+                assert await counter.read(asked) == fresh(asked), f"step {step}: {sorted(asked)}"
+
+    try:
+        _with_counter(sqlite_url, scenario)
+    finally:
+        engine.dispose()
