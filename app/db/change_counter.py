@@ -54,8 +54,8 @@ class SQLiteChangeCounter:
     the scopes it touches on to its audit event's id, and audit ids grow in commit order, so
     the scopes moved since the versions were kept are those whose version is above the newest
     audit id read with them. One statement reads those and the names not kept yet. Thrown
-    away, every reader after each write read its scopes again, half the cost of a read of the
-    versions in the read/write mix (docs/benchmarks.md, fourteenth round)."""
+    away, every reader after each write read all its scopes again: in the read/write mix, most
+    of what reading the versions cost (docs/benchmarks.md, fourteenth round)."""
 
     def __init__(self, url: str, *, timeout: float, max_kept: int = MAX_KEPT_SCOPES) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
