@@ -86,7 +86,13 @@ class Workers:
             seen[pid] = answer_headers
             if seen.keys() == self.pids:
                 return seen
-        pytest.fail(f"workers {sorted(self.pids - seen.keys())} answered none of {ATTEMPTS} reads of {path}")
+        missing = sorted(self.pids - seen.keys())
+        # A worker the server replaced (crashed, or failed its health check) answers under a new pid.
+        now = sorted(worker_pids(self.server.process.pid))
+        pytest.fail(
+            f"workers {missing} answered none of {ATTEMPTS} reads of {path}; the server's workers "
+            f"now: {now}; its log ends:\n{self.server.log()[-3000:]}"
+        )
 
 
 def _ok(status: int, _headers: dict, body: bytes) -> None:
