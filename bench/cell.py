@@ -20,6 +20,7 @@ from bench.load import Load, summarise
 from bench.preflight import preflight, unloaded_ms
 from bench.processes import HOST, clean_env, free_port
 from bench.procfs import CpuWatch, MemoryWatch
+from bench.rounds import combine, ratios
 from bench.scenarios import SCENARIO_KEYS, SCENARIOS, SUMMARY, scenario_spec, write_plans
 
 
@@ -36,6 +37,7 @@ class Options:
     postgres_url: str | None
     keep_data: bool
     settle: float = 15.0
+    rounds: int = 1
     scenarios: list[str] = field(default_factory=lambda: list(SCENARIO_KEYS))
 
 
@@ -133,15 +135,39 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
 
     server = ApiServer(env, port, options.workers, logs / f"{tag}-server.log", database_url)
     database_pid = postgres_server_pid(database_url) if engine == "postgresql" else None
+    measured = []
+    for number in range(1, options.rounds + 1):
+        if options.rounds > 1:
+            log(f"{tag}: round {number} of {options.rounds}")
+        one = _round(tag, server, database_pid, manifest, plan_files, plan_lines, key, auth, options)
+        measured.append(one)
+        if number == 1:
+            cell["preflight"] = one["preflight"]
+            info = one["preflight"]
+            if key and info["anonymous_summary_status"] not in (401, 403):
+                cell["auth"]["note"] += (
+                    f"; but GET {SUMMARY} without a key answered {info['anonymous_summary_status']}"
+                )
+    cell.update(combine(measured))
+    cell["rounds"] = len(measured)
+    cell["server_log"] = str(server.log_path)
+    cell["server_starts"] = server.starts
+    cell["loadavg_end"] = round(os.getloadavg()[0], 2)
+    return cell
+
+
+def _round(
+    tag: str, server: ApiServer, database_pid: int | None, manifest: dict, plan_files: dict,
+    plan_lines: dict, key: str | None, auth: dict, options: Options,
+) -> dict:  # fmt: skip
+    """Every scenario asked of a freshly started API, then the two ceilings: one round."""
+    logs = options.results / "logs"
+    one: dict = {"rows": []}
     peak = 0.0
     try:
         server.start()
         info = preflight(server.base, auth, manifest, options.as_of)
-        cell["preflight"] = info
-        if key and info["anonymous_summary_status"] not in (401, 403):
-            cell["auth"]["note"] += (
-                f"; but GET {SUMMARY} without a key answered {info['anonymous_summary_status']}"
-            )
+        one["preflight"] = info
         wrk_auth = {"BENCH_AUTHORIZATION": auth["Authorization"]} if auth else {}
         for scenario in SCENARIOS:
             if scenario.key not in options.scenarios:
@@ -155,7 +181,7 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
             spec = scenario_spec(scenario.key, info, plan_files, plan_lines, options.as_of)
             if "skip" in spec:
                 row.update(skipped=spec["skip"])
-                cell["rows"].append(row)
+                one["rows"].append(row)
                 log(f"{tag}: {scenario.key} skipped: {spec['skip']}")
                 continue
             wrk_env = {
@@ -171,6 +197,7 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
             if options.load.warmup > 0 and not slow:
                 options.load.run(url, spec["script"], wrk_env, duration=options.load.warmup)
                 server.settle(options.settle)
+            database_url = server.database_url
             before = count_rows(database_url, "progress_update") if scenario.writes else None
             offset = server.log_offset()
             with (
@@ -190,7 +217,7 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
                 row["write_rps"] = round(acknowledged / row["duration_s"], 1) if row["duration_s"] else 0.0
             row["after"] = server.settle(options.settle)
             row["server_5xx"] = server.server_errors_since(offset)  # the log is appended to across restarts
-            cell["rows"].append(row)
+            one["rows"].append(row)
             log(
                 f"{tag}: {scenario.key}: {row['rps']} req/s, p50 {row['p50_ms']} ms, "
                 f"p99 {row['p99_ms']} ms, errors {row['errors']}, peak {row['peak_rss_mb']} MB, "
@@ -199,22 +226,16 @@ def run_cell(engine: str, scale: str, database_url: str, options: Options) -> di
             )
     finally:
         server.stop()
-    cell["peak_rss_mb"] = peak
-    cell["server_log"] = str(server.log_path)
-    cell["server_starts"] = server.starts
+    one["peak_rss_mb"] = peak
 
-    # The ceilings, measured by the same wrk with the same settings, in the same run.
-    cell["ceiling"] = read_ceiling(
+    # The ceilings, measured by the same wrk with the same settings, in the same round.
+    one["ceiling"] = read_ceiling(
         options.load, info["summary_bytes"], options.workers, auth, logs / f"{tag}-ceiling-read.log"
     )
     if "f" in options.scenarios:
-        cell["write_ceiling"] = write_ceiling(
-            options.load, database_url, plan_files["f"], key or "", options.workers,
+        one["write_ceiling"] = write_ceiling(
+            options.load, server.database_url, plan_files["f"], key or "", options.workers,
             logs / f"{tag}-ceiling-write.log",
         )  # fmt: skip
-    cell["loadavg_end"] = round(os.getloadavg()[0], 2)
-    for row in cell["rows"]:
-        ceiling = cell.get("write_ceiling") if row.get("ceiling") == "write" else cell["ceiling"]
-        if not row.get("skipped") and ceiling and ceiling["rps"]:
-            row["ratio"] = round(row["rps"] / ceiling["rps"], 3)
-    return cell
+    ratios(one["rows"], one["ceiling"], one.get("write_ceiling"))
+    return one

@@ -75,6 +75,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--settle", type=seconds, default=15.0,
         help="after a run, how long the API may go on with requests wrk gave up on before it is restarted",
     )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int,
+        help="every scenario and ceiling measured this many times in turn, the API started afresh "
+        "each round; the report shows the rounds' medians (default 3; 1 with --tiny)",
+    )  # fmt: skip
     parser.add_argument("--scenarios", default=",".join(SCENARIO_KEYS), help="subset, e.g. b,d,f")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument(
@@ -115,6 +120,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.duration = 2.0 if args.tiny else 10.0
     if args.warmup is None:
         args.warmup = 0.0 if args.tiny else 2.0
+    if args.rounds is None:
+        args.rounds = 1 if args.tiny else 3
+    if args.rounds < 1:
+        parser.error("need --rounds >= 1")
     if args.threads < 1 or args.connections < args.threads:
         parser.error("need 1 <= --threads <= --connections")
     args.scenario_list = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -144,6 +153,8 @@ def _child_argv(args: argparse.Namespace, results_json: Path) -> list[str]:
         str(args.workers),
         "--settle",
         f"{args.settle}s",
+        "--rounds",
+        str(args.rounds),
         "--scenarios",
         ",".join(args.scenario_list),
         "--seed",
@@ -239,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         postgres_url=postgres_url,
         keep_data=args.keep_data,
         settle=args.settle,
+        rounds=args.rounds,
         scenarios=args.scenario_list,
     )
     from app.clock import Clock
@@ -257,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             "timeout_s": load.timeout,
         },
         "workers": args.workers,
+        "rounds": args.rounds,
         "server_env": options.server_env,
         "seed": args.seed,
         "as_of": args.as_of,

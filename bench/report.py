@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import ROOT
 from bench.scenarios import DEFAULT_AS_OF, MIX, mix_bound
-from bench.targets import verdict
+from bench.targets import targets, verdict
 
 ENGINE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
@@ -116,6 +116,50 @@ def _mix_note(cell: dict) -> str | None:
     return note + f". (g) ran at {g / bound:.2f} of the first."
 
 
+def _writes_note(label: str, writes: dict, rate: float, cell: dict) -> str:
+    rounds = cell.get("rounds", 1)
+    over, median = (f" over the {rounds} rounds", ", the rounds' median") if rounds > 1 else ("", "")
+    return (
+        f"{label}: {writes['acknowledged_201']:,} answered 201{over} ({_fmt(rate)} writes/s{median}), "
+        f"{writes['rows_added']:,} rows added, lost {writes['lost']}"
+    )
+
+
+def _rounds_line(rounds: int) -> str:
+    if rounds < 2:
+        return "- **Rounds:** one: every figure is of a single run."
+    return (
+        f"- **Rounds:** {rounds}: every scenario, then both ceilings, measured in turn {rounds} times, "
+        "the API started afresh each round. The tables show the rounds' medians; each ratio is the "
+        "median of the ratios taken within each round (to that round's ceiling or (b)), and the "
+        "note under each table gives them round by round. Errors, requests and writes are summed "
+        "over the rounds; peak memory is the highest of any round."
+    )
+
+
+def _rounds_note(cell: dict) -> str | None:
+    """The ratio each ratio target is judged on, round by round (the table shows their median)."""
+    if cell.get("rounds", 1) < 2:
+        return None
+    rows = {row["key"]: row for row in cell.get("rows", []) if not row.get("skipped")}
+    parts = []
+    for target in targets():
+        row = rows.get(target["scenario"])
+        for check in target["checks"] if row else []:
+            name = check["measure"]
+            if name not in ("ratio", "vs_b"):
+                continue
+            values = [one.get(name) for one in row.get("rounds", [])]
+            if not values or None in values:
+                continue
+            against = "(b)" if name == "vs_b" else f"{row.get('ceiling', 'read')} ceiling"
+            key = "d′" if row["key"] == "d_today" else row["key"]
+            parts.append(f"({key}) {', '.join(f'{v:.2f}' for v in values)} × {against}")
+    if not parts:
+        return None
+    return f"by round, each taken within its round: {'; '.join(parts)}"
+
+
 def render_markdown(results: dict) -> str:
     m, c, load = results["machine"], results["commit"], results["load"]
     lines = [
@@ -144,8 +188,9 @@ def render_markdown(results: dict) -> str:
             else ""
         )
         + ".",
+        _rounds_line(results.get("rounds", 1)),
         f"- **Auth:** {results.get('auth_summary', '?')}",
-        "- **Ceilings:** measured in the same run right after the API, under the same uvicorn worker "
+        "- **Ceilings:** measured in each round right after the API, under the same uvicorn worker "
         "count and the same wrk settings. Read: `bench/ceiling_read.py`, a bare FastAPI `async def` "
         "route (no worker-thread hop) answering a constant JSON body exactly as large as that run's "
         "portfolio summary (pre-encoded; no middleware, no database). Write: `bench/ceiling_write.py`, "
@@ -273,9 +318,8 @@ def render_markdown(results: dict) -> str:
             writes = row.get("writes")
             if writes:
                 notes.append(
-                    f"{row['key']}: {writes['acknowledged_201']:,} answered 201 "
-                    f"({_fmt(row['write_rps'])} writes/s), {writes['rows_added']:,} rows added, "
-                    f"lost {writes['lost']}, in flight at the end {writes['unacknowledged']}"
+                    _writes_note(row["key"], writes, row["write_rps"], cell)
+                    + f", in flight at the end {writes['unacknowledged']}"
                 )
             if row.get("requests") == 0:
                 notes.append(f"{row['key']}: no request was answered within the {unanswered[2:]} run")
@@ -292,17 +336,13 @@ def render_markdown(results: dict) -> str:
             if row.get("error_kinds"):
                 sample = f" e.g. `{row['error_samples'][0][:120]}`" if row.get("error_samples") else ""
                 notes.append(f"{row['key']} errors: {row['error_kinds']}{sample}")
-        mix = _mix_note(cell)
-        if mix:
-            notes.append(mix)
+        for note in (_mix_note(cell), _rounds_note(cell)):
+            if note:
+                notes.append(note)
         write_ceiling = cell.get("write_ceiling")
         if write_ceiling:
             writes = write_ceiling["writes"]
-            notes.append(
-                f"write ceiling: {writes['acknowledged_201']:,} answered 201 "
-                f"({_fmt(write_ceiling['write_rps'])} writes/s), {writes['rows_added']:,} rows added, "
-                f"lost {writes['lost']}"
-            )
+            notes.append(_writes_note("write ceiling", writes, write_ceiling["write_rps"], cell))
         memory = verdict(engine, scale, "memory", cell, cell, s_cells.get(engine))
         if cell.get("peak_rss_mb") is not None:
             notes.append(f"API peak RSS over the run {cell['peak_rss_mb']} MB {memory}".rstrip())
