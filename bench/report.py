@@ -132,8 +132,8 @@ def _rounds_line(rounds: int) -> str:
         f"- **Rounds:** {rounds}: every scenario, then both ceilings, measured in turn {rounds} times, "
         "the API started afresh each round. The tables show the rounds' medians; each ratio is the "
         "median of the ratios taken within each round (to that round's ceiling or (b)), and the "
-        "note under each table gives them round by round. Errors, requests and writes are summed "
-        "over the rounds; peak memory is the highest of any round."
+        "note under each table gives them round by round. First ms is the first round's. Errors, "
+        "requests and writes are summed over the rounds; peak memory is the highest of any round."
     )
 
 

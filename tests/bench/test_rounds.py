@@ -52,6 +52,7 @@ def test_the_ratio_shown_is_the_median_of_the_rounds_ratios_not_a_ratio_of_media
         ("errors", [0, 3, 1], 4),  # an error in any round counts
         ("requests", [10, 20, 30], 60),
         ("peak_rss_mb", [150.0, 210.0, 170.0], 210.0),  # the highest of any round
+        ("first_ms", [25.0, 3.0, 3.2], 25.0),  # the first round's: later ones may find it in memory
         ("server_5xx", [{"500": 1}, {}, {"500": 2, "503": 1}], {"500": 3, "503": 1}),
     ],
 )
@@ -70,9 +71,7 @@ def test_a_scenario_skipped_in_a_round_is_combined_from_the_rounds_that_measured
     measured = _round(100.0, 50.0, 10.0, 1000.0, 10.0)
     skipped = _round(100.0, 50.0, 10.0, 1000.0, 10.0)
     skipped["rows"][2] = {"key": "g", "skipped": "n/a (no ETag yet)"}
-    assert _rows(combine([measured, skipped]))["g"]["rounds"] == [
-        {"rps": 50.0, "ratio": 0.05, "vs_b": 0.5}
-    ]
+    assert _rows(combine([measured, skipped]))["g"]["rounds"] == [{"rps": 50.0, "ratio": 0.05, "vs_b": 0.5}]
     assert _rows(combine([skipped, skipped]))["g"]["skipped"] == "n/a (no ETag yet)"
 
 
@@ -85,11 +84,7 @@ def test_the_ceilings_and_the_cell_s_peak_combine_too():
     assert combined["peak_rss_mb"] == 190.0
 
 
-@given(
-    st.lists(
-        st.tuples(st.floats(1, 1e4), st.floats(1, 1e4), st.integers(0, 5)), min_size=1, max_size=7
-    )
-)
+@given(st.lists(st.tuples(st.floats(1, 1e4), st.floats(1, 1e4), st.integers(0, 5)), min_size=1, max_size=7))
 def test_a_median_lies_within_the_rounds_and_counts_add_up(measured):
     rounds = [_round(b, g, 10.0, 1000.0, 10.0, errors=errors) for b, g, errors in measured]
     g = _rows(combine(rounds))["g"]
