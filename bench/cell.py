@@ -162,6 +162,7 @@ def _round(
 ) -> dict:  # fmt: skip
     """Every scenario asked of a freshly started API, then the two ceilings: one round."""
     logs = options.results / "logs"
+    database_url = server.database_url
     one: dict = {"rows": []}
     peak = 0.0
     try:
@@ -197,7 +198,6 @@ def _round(
             if options.load.warmup > 0 and not slow:
                 options.load.run(url, spec["script"], wrk_env, duration=options.load.warmup)
                 server.settle(options.settle)
-            database_url = server.database_url
             before = count_rows(database_url, "progress_update") if scenario.writes else None
             offset = server.log_offset()
             with (
@@ -234,7 +234,7 @@ def _round(
     )
     if "f" in options.scenarios:
         one["write_ceiling"] = write_ceiling(
-            options.load, server.database_url, plan_files["f"], key or "", options.workers,
+            options.load, database_url, plan_files["f"], key or "", options.workers,
             logs / f"{tag}-ceiling-write.log",
         )  # fmt: skip
     ratios(one["rows"], one["ceiling"], one.get("write_ceiling"))

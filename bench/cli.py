@@ -10,8 +10,9 @@ create``; the real server is started as in production (``rectrack serve``, i.e. 
 ``app.main:app``, ``RECTRACK_ENVIRONMENT=production``, a secret key, JSON access log); wrk
 drives every scenario over loopback with fixed threads, connections and duration while the
 server's memory and CPU are watched; then the read and write ceilings (``bench/ceiling_read.py``,
-``bench/ceiling_write.py``) are measured by the same wrk with the same settings. Results go to
-``docs/benchmarks.md`` (``--output``) and, raw, to ``bench/results/``.
+``bench/ceiling_write.py``) are measured by the same wrk with the same settings. All of that
+is one round; ``--rounds`` of them (3 by default) are combined by ``bench/rounds.py``. Results go
+to ``docs/benchmarks.md`` (``--output``) and, raw, to ``bench/results/``.
 
 PostgreSQL: ``--postgres-url`` (or ``RECTRACK_BENCH_POSTGRES_URL`` /
 ``RECTRACK_TEST_POSTGRES_URL``) names a server to use, in a schema of its own per
