@@ -49,7 +49,7 @@ test-postgres: install-dev
 screenshots: install-dev
 	scripts/ensure-chromium $(BIN)/python scripts/screenshots.py
 
-## Benchmarks: S, M, L on SQLite and PostgreSQL into docs/benchmarks.md (~15-20 min; installs wrk if missing).
+## Benchmarks: S, M, L on SQLite and PostgreSQL, three rounds each, into docs/benchmarks.md (~42 min; installs wrk if missing).
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
