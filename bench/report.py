@@ -95,6 +95,11 @@ def kept_history(path: Path) -> str:
     return text[at:] if at >= 0 else ""
 
 
+def _label(key: str) -> str:
+    """A scenario's key as the report's titles write it."""
+    return "d′" if key == "d_today" else key
+
+
 def _mix_note(cell: dict) -> str | None:
     """(g) against the bound its parts give (``mix_bound``): at the rates they reached alone in the
     same run, and with writes at the write ceiling's rate."""
@@ -102,7 +107,7 @@ def _mix_note(cell: dict) -> str | None:
     bound, b, g = mix_bound(rates), rates.get("b"), rates.get("g")
     if not (bound and b and g):
         return None
-    parts = ", ".join(f"({'d′' if key == 'd_today' else key}) {count}" for key, count in MIX)
+    parts = ", ".join(f"({_label(key)}) {count}" for key, count in MIX)
     note = (
         f"g: its parts alone in this run bound the mix at {_fmt(bound)} requests/s, {bound / b:.2f} × (b) "
         f"(1 ÷ Σ share ÷ requests/s alone; in ten requests {parts})"
@@ -153,8 +158,7 @@ def _rounds_note(cell: dict) -> str | None:
             if not values or None in values:
                 continue
             against = "(b)" if name == "vs_b" else f"{row.get('ceiling', 'read')} ceiling"
-            key = "d′" if row["key"] == "d_today" else row["key"]
-            parts.append(f"({key}) {', '.join(f'{v:.2f}' for v in values)} × {against}")
+            parts.append(f"({_label(row['key'])}) {', '.join(f'{v:.2f}' for v in values)} × {against}")
     if not parts:
         return None
     return f"by round, each taken within its round: {'; '.join(parts)}"
