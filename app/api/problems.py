@@ -145,16 +145,15 @@ def problem_response(
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors = []
-    for error in exc.errors():
-        errors.append(
-            {
-                "location": [str(part) for part in error.get("loc", ())],
-                "message": error.get("msg", ""),
-                "type": error.get("type", ""),
-            }
-        )
-    return errors
+    """Each error once: FastAPI validates a parameter again for every dependency that declares
+    it (``as_of`` for the route and for its ETag) and reports each failure every time."""
+    distinct = {
+        (tuple(str(part) for part in error.get("loc", ())), error.get("msg", ""), error.get("type", "")): None
+        for error in exc.errors()
+    }
+    return [
+        {"location": list(location), "message": message, "type": kind} for location, message, kind in distinct
+    ]
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
