@@ -172,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _document_problems_as_problem_json(app)
     for router, prefix in routers:
         app.include_router(router, prefix=prefix)
-    install_pages(app)
+    install_pages(app, api_prefix=API_PREFIX)
     app.state.allowed_methods = AllowedMethods((path, route.methods) for path, route in routes)
     return app
 

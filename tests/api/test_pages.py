@@ -258,6 +258,56 @@ def test_missing_things_and_bad_dates_are_html_pages(browser, make_key, seeded):
     _is_html_page(bad)
 
 
+BROWSER_ACCEPTS = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "title", "says"),
+    [
+        ("GET", "/no-such-page", 404, "Not found", "There is no resource at /no-such-page."),
+        ("GET", "/reports/abc", 404, "Not found", "There is no resource at /reports/abc."),  # no id
+        ("GET", "/recommendations/0", 404, "Not found", "There is no resource at /recommendations/0."),
+        (
+            "GET",
+            "/organisations/9999999999",
+            404,
+            "Not found",
+            "There is no resource at /organisations/9999999999.",
+        ),
+        ("GET", "/?as_of=" + "9" * 41, 422, "Invalid request", "query.as_of"),  # too long for a date
+        ("PUT", "/", 405, "Method not allowed", "PUT is not allowed on /."),
+    ],
+)
+def test_a_browser_is_shown_an_error_page_where_no_page_answers(
+    browser, make_key, seeded, method, path, status, title, says
+):
+    sign_in(browser, make_key("viewer"))
+    response = browser.request(method, path, headers=BROWSER_ACCEPTS)
+    assert response.status_code == status, response.text
+    _is_html_page(response)
+    assert says in response.text
+    assert f"<h1>{title}</h1>" in response.text
+    assert 'href="/"' in response.text  # a way back
+    if status == 405:
+        assert response.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/no-such-page", {}, 404),  # an API client asks for JSON, or for anything
+        ("/reports/abc", {"Accept": "application/json"}, 422),
+        (f"{API}/no-such-thing", BROWSER_ACCEPTS, 404),  # the API answers a browser as it answers anyone
+        (f"{API}/reports/abc", BROWSER_ACCEPTS, 422),
+    ],
+)
+def test_api_clients_and_the_api_itself_still_answer_with_problems(
+    browser, make_key, seeded, problem, path, headers, status
+):
+    sign_in(browser, make_key("viewer"))
+    problem(browser.get(path, headers=headers), status)
+
+
 def test_docs_are_served_from_this_server(browser):
     for path in ("/docs", "/redoc"):
         page = browser.get(path)

@@ -58,6 +58,19 @@ def test_open_a_recommendation_then_sign_out(signed_in: Page, live_server: LiveS
     expect(page).to_have_url(re.compile(r"/sign-in\?next="))
 
 
+def test_a_mistyped_address_shows_an_error_page_with_a_way_back(signed_in: Page, live_server: LiveServer):
+    page = signed_in
+    for address, heading in (("/reports/kirklees", "Not found"), ("/no-such-page", "Not found")):
+        response = page.goto(live_server.url(address))
+        assert response.status == 404
+        assert response.headers["content-type"].startswith("text/html")
+        _secure_headers(response.headers)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(page.get_by_role("alert")).to_contain_text(f"There is no resource at {address}.")
+    page.get_by_role("link", name="Back to the portfolio").click()
+    expect(page.get_by_role("heading", name="Portfolio", level=1)).to_be_visible()
+
+
 def test_every_page_sends_its_security_headers_and_breaks_no_rule_of_them(
     signed_in: Page, live_server: LiveServer
 ):
