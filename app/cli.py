@@ -19,6 +19,8 @@ def _engine():
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.api.http_protocol import ProblemHttpToolsProtocol
+
     settings = get_settings()
     uvicorn.run(
         "app.main:app",
@@ -27,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers or settings.workers,
         log_config=None,
         proxy_headers=True,
+        http=ProblemHttpToolsProtocol,
     )
     return 0
 
