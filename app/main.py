@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.api.conditional import NotModified, not_modified_handler
 from app.api.middleware.answer_cache import AnswerStore, SharedAnswerMiddleware, kept_answers_of
 from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.head import HeadAsGetMiddleware
 from app.api.middleware.idempotency import IdempotencyMiddleware
 from app.api.middleware.quick_write import QuickWriteMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
     ]
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: routing sees GET, everything outside HEAD
     app.add_middleware(
         QuickWriteMiddleware,
         writes=[

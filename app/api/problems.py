@@ -231,8 +231,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
             allowed = getattr(request.app.state, "allowed_methods", None)
-            if allowed is not None:
-                headers["Allow"] = ", ".join(allowed(request.url.path)) or headers.get("Allow", "")
+            methods = (allowed(request.url.path) if allowed is not None else []) or [
+                method.strip() for method in headers.get("Allow", "").split(",") if method.strip()
+            ]
+            if "GET" in methods:  # and so HEAD (app.api.middleware.head)
+                methods = sorted({*methods, "HEAD"})
+            headers["Allow"] = ", ".join(methods)
         return problem_response(request, status=exc.status_code, detail=detail, headers=headers or None)
 
     @app.exception_handler(OperationalError)

@@ -30,6 +30,21 @@ def test_metrics_are_labelled_by_route_template(client, kirklees, anonymous):
     assert '/api/v1/reports/1"' not in text  # ids never become labels
 
 
+def test_a_head_is_logged_and_counted_as_head_on_the_route_its_get_matched(
+    client, kirklees, anonymous, caplog
+):
+    path = f"/api/v1/reports/{kirklees['report']['id']}"
+    with caplog.at_level(logging.INFO, logger="rectrack.access"):
+        response = client.request("HEAD", path)
+    assert response.status_code == 200 and response.headers["etag"] == client.get(path).headers["etag"]
+    record = next(r for r in caplog.records if r.name == "rectrack.access")
+    assert (record.fields["method"], record.fields["route"]) == ("HEAD", "/api/v1/reports/{report_id}")
+    text = anonymous.get("/metrics").text
+    assert (
+        'rectrack_http_requests_total{method="HEAD",route="/api/v1/reports/{report_id}",status="200"}' in text
+    )
+
+
 def test_access_log_is_json_with_the_request_id(client, seeded, caplog):
     with caplog.at_level(logging.INFO, logger="rectrack.access"):
         client.get("/api/v1/reports", headers={"X-Request-ID": "trace-42"})

@@ -289,7 +289,7 @@ def test_a_browser_is_shown_an_error_page_where_no_page_answers(
     assert f"<h1>{title}</h1>" in response.text
     assert 'href="/"' in response.text  # a way back
     if status == 405:
-        assert response.headers["allow"] == "GET"
+        assert response.headers["allow"] == "GET, HEAD"
 
 
 @pytest.mark.parametrize(
