@@ -249,3 +249,40 @@ def test_the_loops_commits_leave_checkpoints_to_a_worker_thread_and_the_wal_stay
     # At most the frames of the commits since the WAL last started over; with no checkpoints,
     # every write's.
     assert _wal_frames(app) <= 2 * LOOP_COMMITS_A_CHECKPOINT * a_write, a_write
+
+
+def _loop_backend_pid(app, served) -> int:
+    """The PostgreSQL backend of the connection the next loop write takes from the pool."""
+
+    async def pid() -> int:
+        return await app.state.loop_writes.run(
+            lambda c: c.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        )
+
+    return served.portal.call(pid)
+
+
+def test_on_postgresql_a_connection_the_server_closed_is_replaced_before_a_write_uses_it(
+    app, served, client, kirklees
+):
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connections are files")
+    rec = kirklees["recommendations"]["1.1"]
+    assert _post(client, rec, "first", "first").status_code == 201  # the purge's write, in a thread
+    assert _post(client, rec, "second", "second").status_code == 201  # on the loop: its pool holds one
+    closed = _loop_backend_pid(app, served)
+    with app.state.engine.connect() as connection:  # as a restart or an idle timeout would
+        assert connection.exec_driver_sql(f"SELECT pg_terminate_backend({closed})").scalar()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and closed in _backend_pids(app):
+        time.sleep(0.05)
+    time.sleep(0.1)  # the loop reads the server's goodbye meanwhile
+    # No pre-ping asks the server first: a write on the closed connection would fail.
+    written = _post(client, rec, "after", "after")
+    assert written.status_code == 201, written.text
+    assert _loop_backend_pid(app, served) != closed
+
+
+def _backend_pids(app) -> set[int]:
+    with app.state.engine.connect() as connection:
+        return set(connection.exec_driver_sql("SELECT pid FROM pg_stat_activity").scalars())
