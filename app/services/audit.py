@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, event, insert, text
+from sqlalchemy import Connection, bindparam, insert, text
 from sqlmodel import Session, select
 
 from app.domain.access import Actor
@@ -46,60 +46,57 @@ def record(
     """Append an audit event, and answer its id; it commits (or rolls back) with the write it
     describes.
 
-    A Core INSERT on the session's connection, not an ORM object: every write makes one.
+    Core statements on the session's connection, not an ORM object: every write makes one.
     ``scopes`` are the scopes the write touches (``app.services.change_scopes``); they move on
     to the event's id. Left out, they follow ``app.domain.scopes.unplaced_change``.
     """
     touched = unplaced_change(entity) if scopes is None else frozenset(scopes)
-    _serialise_commits(session)
-    event_id = session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "occurred_at": now,
-            "api_key_id": actor.api_key_id,
-            "role": actor.role.value if actor.role else "anonymous",
-            "organisation_id": actor.organisation_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "before": before,
-            "after": after,
-            "request_id": actor.request_id,
-        },
-    ).inserted_primary_key[0]
-    if touched:
-        change_scopes.touch(session.connection(), touched, event_id)
+    connection = session.connection()
+    values = {
+        "occurred_at": now,
+        "api_key_id": actor.api_key_id,
+        "role": actor.role.value if actor.role else "anonymous",
+        "organisation_id": actor.organisation_id,
+        "action": action,
+        "entity": entity,
+        "entity_id": entity_id,
+        "before": before,
+        "after": after,
+        "request_id": actor.request_id,
+    }
+    if connection.dialect.name == "postgresql":
+        return connection.execute(
+            _RECORD_IN_TURN, values | {"scopes": change_scopes.kept(touched)}
+        ).scalar_one()
+    # SQLite's writers take turns already (BEGIN IMMEDIATE).
+    event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]
+    change_scopes.touch(connection, touched, event_id)
     return event_id
 
 
 _INSERT_EVENT = insert(AuditEvent.__table__)
+_COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "id")
 
-
-# Audit event ids are the change feed's cursor, so they must be handed out in
-# commit order. SQLite writers already take turns (BEGIN IMMEDIATE); on
-# PostgreSQL a transaction-scoped advisory lock, taken just before the event
-# gets its id and held until commit, makes the others wait their turn.
+# Audit event ids are the change feed's cursor, so they must be handed out in commit order.
+# On PostgreSQL a transaction-scoped advisory lock (held until commit; taken again by a
+# transaction that holds it already, for its next event) is taken before the event gets its
+# id, which the insert's reading of ``feed`` ensures. Lock, event and scopes in one statement:
+# one round trip where they took three (docs/benchmarks.md, sixteenth round).
 _FEED_LOCK = 73012018
-
-
-_TAKE_FEED_LOCK = text("SELECT pg_advisory_xact_lock(:lock)").bindparams(lock=_FEED_LOCK)
-
-
-def _serialise_commits(session: Session) -> None:
-    if session.info.get("feed_locked"):
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_TAKE_FEED_LOCK)
-    session.info["feed_locked"] = True
-
-
-def _forget_lock(session, *_args) -> None:
-    session.info.pop("feed_locked", None)
-
-
-for _event in ("after_commit", "after_rollback", "after_soft_rollback"):
-    event.listen(Session, _event, _forget_lock)
+_RECORD_IN_TURN = text(
+    f"""WITH feed AS MATERIALIZED (SELECT pg_advisory_xact_lock({_FEED_LOCK})),
+event AS (
+    INSERT INTO audit_event ({", ".join(_COLUMNS)})
+    SELECT {", ".join(f":{name}" for name in _COLUMNS)} FROM feed
+    RETURNING id
+),
+touched AS (
+    INSERT INTO scope_version (scope, version)
+    SELECT scope, event.id FROM event, unnest(CAST(:scopes AS varchar[])) AS scope
+    {change_scopes.ON_CONFLICT_MOVE_ON}
+)
+SELECT id FROM event"""
+).bindparams(*(bindparam(c.name, type_=c.type) for c in AuditEvent.__table__.columns if c.name != "id"))
 
 
 def list_changes(session: Session, *, after: int, limit: int) -> list[AuditEvent]:

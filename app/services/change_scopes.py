@@ -56,15 +56,20 @@ def of_organisation(organisation_id: int) -> scopes.Scopes:
     return scopes.organisation_change(organisation_id)
 
 
-_TOUCH = text(
-    "INSERT INTO scope_version (scope, version) VALUES (:scope, :version) "
-    "ON CONFLICT (scope) DO UPDATE SET version = excluded.version"
-)
+# A scope's row moved on to a newer version, made when the scope is first touched.
+ON_CONFLICT_MOVE_ON = "ON CONFLICT (scope) DO UPDATE SET version = excluded.version"
+_TOUCH = text(f"INSERT INTO scope_version (scope, version) VALUES (:scope, :version) {ON_CONFLICT_MOVE_ON}")
+
+
+def kept(touched: Iterable[str]) -> list[str]:
+    """The touched scopes that have a row of their own, in the order writers lock them:
+    PORTFOLIO's version is the newest audit event id itself."""
+    return sorted(set(touched) - {scopes.PORTFOLIO})
 
 
 def touch(connection: Connection, touched: Iterable[str], version: int) -> None:
     """Move the scopes on to ``version`` (the id of the write's audit event)."""
-    rows = [{"scope": scope, "version": version} for scope in sorted(set(touched) - {scopes.PORTFOLIO})]
+    rows = [{"scope": scope, "version": version} for scope in kept(touched)]
     if rows:
         connection.execute(_TOUCH, rows)
 

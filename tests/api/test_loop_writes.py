@@ -286,3 +286,58 @@ def test_on_postgresql_a_connection_the_server_closed_is_replaced_before_a_write
 def _backend_pids(app) -> set[int]:
     with app.state.engine.connect() as connection:
         return set(connection.exec_driver_sql("SELECT pid FROM pg_stat_activity").scalars())
+
+
+# What a progress update that restates a status sends before its COMMIT: each statement
+# is a round trip, and on the event loop each costs the API a fifth of a millisecond or so
+# (docs/benchmarks.md, sixteenth round).
+STATEMENTS_OF_A_PROGRESS_UPDATE = {
+    "postgresql": [
+        "SELECT recommendation.id, recommendation.report_id,",  # locked
+        "SELECT report.review_start_date,",  # its report's dates and its owners, seen after the lock
+        "INSERT INTO progress_update",
+        "UPDATE recommendation_owner SET",
+        "UPDATE recommendation SET",
+        "WITH feed AS",  # the feed's lock, the audit event and the scopes moved on
+        "INSERT INTO idempotency_record",
+    ],
+    "sqlite": [
+        "BEGIN IMMEDIATE",  # the write lock (PostgreSQL's BEGIN is asyncpg's, not a cursor's)
+        "SELECT recommendation.id, recommendation.report_id,",
+        "SELECT report.review_start_date,",
+        "INSERT INTO progress_update",
+        "UPDATE recommendation_owner SET",
+        "UPDATE recommendation SET",
+        "INSERT INTO audit_event",
+        "INSERT INTO scope_version",
+        "INSERT INTO idempotency_record",
+    ],
+}
+
+
+def test_a_progress_update_on_the_loop_takes_one_statement_for_each_thing_it_reads_or_writes(
+    app, client, kirklees, session
+):
+    rec = kirklees["recommendations"]["1.1"]
+    assert _post(client, rec, "first", "first").status_code == 201  # the purge's write, in a thread
+    seen: list[str] = []
+
+    def on_statement(_connection, _cursor, statement, *_args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = app.state.loop_writes.engine
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        written = _post(client, rec, "again", "again")
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert written.status_code == 201, written.text
+    expected = STATEMENTS_OF_A_PROGRESS_UPDATE[app.state.engine.dialect.name]
+    assert len(seen) == len(expected), seen
+    for statement, beginning in zip(seen, expected, strict=True):
+        assert statement.startswith(beginning), (statement, beginning)
+    session.rollback()
+    assert session.exec(select(ProgressUpdate.narrative).order_by(ProgressUpdate.id)).all() == [
+        "first",
+        "again",
+    ]
