@@ -96,7 +96,7 @@ touched AS (
     {change_scopes.ON_CONFLICT_MOVE_ON}
 )
 SELECT id FROM event"""
-).bindparams(*(bindparam(c.name, type_=c.type) for c in AuditEvent.__table__.columns if c.name != "id"))
+).bindparams(*(bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _COLUMNS))
 
 
 def list_changes(session: Session, *, after: int, limit: int) -> list[AuditEvent]:
