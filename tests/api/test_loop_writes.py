@@ -289,7 +289,7 @@ def _backend_pids(app) -> set[int]:
 
 
 # What a progress update that restates a status sends before its COMMIT: each statement
-# is a round trip, and on the event loop each costs the API a fifth of a millisecond or so
+# is a round trip, and on the event loop each costs the API about a sixth of a millisecond
 # (docs/benchmarks.md, sixteenth round).
 STATEMENTS_OF_A_PROGRESS_UPDATE = {
     "postgresql": [
