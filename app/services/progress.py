@@ -40,28 +40,9 @@ _UPDATE = ProgressUpdate.__table__
 _EVIDENCE = EvidenceLink.__table__
 _REPORT = Report.__table__
 
-_OWNERS = (
-    select(
-        _ORGANISATION.c.id,
-        _ORGANISATION.c.code,
-        _OWNER.c.id.label("owner_id"),
-        _OWNER.c.status,
-        _OWNER.c.last_reported_on,
-    )
-    .join(_ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id)
-    .where(_OWNER.c.recommendation_id == bindparam("recommendation_id"))
-    .order_by(_OWNER.c.position)
-)
 
-
-def _owners(session: Session, recommendation_id: int) -> list[Row]:
-    """The owning organisations in order: ``id`` and ``code``, and the owner's ``owner_id``,
-    ``status`` and ``last_reported_on``."""
-    return list(session.connection().execute(_OWNERS, {"recommendation_id": recommendation_id}))
-
-
-class _Owner(NamedTuple):
-    """An owning organisation as ``_owners`` reads it."""
+class Owner(NamedTuple):
+    """An owning organisation, with its status as an owner."""
 
     id: int
     code: str
@@ -98,13 +79,15 @@ _REPORT_AND_OWNERS = (
 )
 
 
-def _report_and_owners(connection: Connection, recommendation: Row) -> tuple[Row, list[_Owner]]:
-    """The report's dates and calendar, and the owners, of the locked ``recommendation``."""
+def _report_and_owners(
+    connection: Connection, recommendation: Recommendation | Row
+) -> tuple[Row, list[Owner]]:
+    """The report's dates and calendar, and the owners in order, of the locked ``recommendation``."""
     rows = connection.execute(
         _REPORT_AND_OWNERS, {"report_id": recommendation.report_id, "recommendation_id": recommendation.id}
     ).all()
     owners = [
-        _Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
+        Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
         for r in rows
         if r.owner_id is not None
     ]
@@ -117,11 +100,11 @@ def acting_owner(
     actor: Actor,
     recommendation: Recommendation | Row,
     code: str | None,
-    owners: list[Row] | list[_Owner] | None = None,
-) -> Row:
+    owners: list[Owner] | None = None,
+) -> Owner:
     """The owner a write is for: an editor's own organisation, or the one an admin or assurer names."""
     if owners is None:
-        owners = _owners(session, recommendation.id)
+        _, owners = _report_and_owners(session.connection(), recommendation)
     named = None
     if code is not None:
         # Usually one of the owners: only another code needs looking up (to tell "no such
