@@ -13,8 +13,20 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import Connection, Select, delete, func, insert, not_, select
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    not_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
 from app.domain.status import TERMINAL_STATUSES, OwnerStatus
@@ -86,23 +98,63 @@ def states(
 
 
 @cache
-def _upsert(dialect: str, tally: Tally):
+def _upsert(tally: Tally):
+    """SQLite: the tally's rows added one by one (``executemany``)."""
     table = _TABLES[tally]
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    statement = sqlite.insert(table)
     return statement.on_conflict_do_update(
         index_elements=list(_KEYS[tally]), set_={"n": table.c.n + statement.excluded.n}
     )
 
 
-def apply(connection: Connection, delta: Counts) -> None:
-    """Add ``delta`` to the tallies: one statement per tally that moves."""
-    rows: dict[Tally, list[dict]] = defaultdict(list)
-    # In key order, so that concurrent writers lock the rows they share in the same order.
+def _rows_upsert(tally: Tally) -> Insert:
+    """PostgreSQL: the tally's moved rows added in one statement, in the order given, each
+    column one array parameter (``columns``)."""
+    table = _TABLES[tally]
+    names = (*_KEYS[tally], "n")
+    arrays = (bindparam(f"{tally.value}_{name}", type_=ARRAY(table.c[name].type)) for name in names)
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="moved")
+    statement = postgresql.insert(table).from_select(list(names), select(*(rows.c[name] for name in names)))
+    return statement.on_conflict_do_update(
+        index_elements=list(_KEYS[tally]), set_={"n": table.c.n + statement.excluded.n}
+    )
+
+
+# PostgreSQL: every tally's upsert, for one statement that moves them all (``apply``, or a write
+# that embeds them in a statement of its own). Every writer locks the rows in this order.
+MOVES = tuple(_rows_upsert(tally).cte(f"{tally.value}_moved") for tally in Tally)
+_APPLY = select(literal_column("1")).add_cte(*MOVES)
+
+
+def _moved(delta: Counts) -> Iterator[tuple[Tally, dict]]:
+    """The tally rows that move, in key order: concurrent writers lock the rows they share in
+    the same order."""
     for (tally, key), n in sorted(delta.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         if n:
-            rows[tally].append({**dict(zip(_KEYS[tally], key, strict=True)), "n": n})
+            yield tally, {**dict(zip(_KEYS[tally], key, strict=True)), "n": n}
+
+
+def columns(delta: Counts) -> dict[str, list]:
+    """``MOVES``'s parameters for ``delta``: each tally's moved rows, one array a column
+    (empty for a tally that stays)."""
+    parameters: dict[str, list] = {f"{t.value}_{name}": [] for t in Tally for name in (*_KEYS[t], "n")}
+    for tally, row in _moved(delta):
+        for name, value in row.items():
+            parameters[f"{tally.value}_{name}"].append(value)
+    return parameters
+
+
+def apply(connection: Connection, delta: Counts) -> None:
+    """Add ``delta`` to the tallies: on PostgreSQL in one statement, on SQLite one a tally that
+    moves."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(_APPLY, columns(delta))
+        return
+    rows: dict[Tally, list[dict]] = defaultdict(list)
+    for tally, row in _moved(delta):
+        rows[tally].append(row)
     for tally, values in rows.items():
-        connection.execute(_upsert(connection.dialect.name, tally), values)
+        connection.execute(_upsert(tally), values)
 
 
 @contextmanager
