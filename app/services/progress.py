@@ -147,16 +147,37 @@ _LATEST_STATUS = (
     .order_by(_UPDATE.c.reported_on.desc(), _UPDATE.c.id.desc())
     .limit(1)
 )
-_INSERT_UPDATE = insert(_UPDATE).returning(_UPDATE.c.id)
+# Its parameters are named apart from every column (``_new``): a parameter named like a column is
+# also set in every UPDATE of a statement that embeds this one.
+_INSERT_UPDATE = (
+    insert(_UPDATE)
+    .values({c.name: bindparam(f"new_{c.name}") for c in _UPDATE.c if c.name != "id"})
+    .returning(_UPDATE.c.id)
+)
 _SET_OWNER = (
     update(_OWNER)
     .where(_OWNER.c.id == bindparam("owner_id"))
     .values(
-        status=bindparam("status"),
+        status=bindparam("owner_status"),
         last_reported_on=bindparam("last_reported_on"),
         updated_at=bindparam("now"),
     )
 )
+# PostgreSQL: the update, its owner's and its recommendation's new statuses and, when they move
+# any, the tallies, in one statement: one round trip where they took up to six
+# (docs/benchmarks.md, seventeenth round). Each part writes rows no other part reads, so that
+# all of them see the same snapshot changes nothing.
+_PROGRESS_ROW = _INSERT_UPDATE.cte("progress_row")
+_STATUSES = (_SET_OWNER.cte("owner_row"), recommendation_rows.SET_STATUS.cte("recommendation_row"))
+_RECORDED = {
+    False: select(_PROGRESS_ROW.c.id).add_cte(*_STATUSES),
+    True: select(_PROGRESS_ROW.c.id).add_cte(*_STATUSES, *tallies.MOVES),
+}
+
+
+def _new(values: dict) -> dict:
+    """``_INSERT_UPDATE``'s parameters for the update's ``values``."""
+    return {f"new_{name}": value for name, value in values.items()}
 
 
 def _state(report: Row, recommendation: Row, status, owners: list) -> RecommendationState:
@@ -207,23 +228,14 @@ def record_progress(
         "reported_on": reported_on,
         "created_at": now,
     }
-    update_id = connection.execute(_INSERT_UPDATE, values).scalar_one()
+    update_id = None
     if owner.last_reported_on is None or reported_on >= owner.last_reported_on:
         owner_status = values["status"]  # the newest update: latest by date, then by entry
-    else:  # a backdated update: an earlier one may still be the latest
+    else:  # a backdated update: an earlier one may still be the latest, so it is written first
+        update_id = connection.execute(_INSERT_UPDATE, _new(values)).scalar_one()
         owner_status = connection.execute(_LATEST_STATUS, keys).scalar_one()
-    connection.execute(
-        _SET_OWNER,
-        {
-            "owner_id": owner.owner_id,
-            "status": owner_status,
-            "last_reported_on": max(owner.last_reported_on or reported_on, reported_on),
-            "now": now,
-        },
-    )
     statuses = [(o.id, owner_status if o.id == owner.id else o.status) for o in owners]
     status = roll_up(s for _, s in statuses)
-    recommendation_rows.set_status(session, recommendation, status, event_on=reported_on, now=now)
     # The row is locked: its status, due date and owners are as read above until commit. An
     # update that moves no status (most of them: progress reported again) moves no count.
     counts = Counter()
@@ -232,7 +244,23 @@ def record_progress(
             [_state(report, recommendation, recommendation.status, [(o.id, o.status) for o in owners])],
             [_state(report, recommendation, status, statuses)],
         )
-        tallies.apply(connection, counts)
+    owner_change = {
+        "owner_id": owner.owner_id,
+        "owner_status": owner_status,
+        "last_reported_on": max(owner.last_reported_on or reported_on, reported_on),
+        "now": now,
+    }
+    status_change = recommendation_rows.status_change(recommendation, status, event_on=reported_on, now=now)
+    if update_id is None and connection.dialect.name == "postgresql":
+        parameters = _new(values) | owner_change | status_change | (tallies.columns(counts) if counts else {})
+        update_id = connection.execute(_RECORDED[bool(counts)], parameters).scalar_one()
+    else:
+        if update_id is None:
+            update_id = connection.execute(_INSERT_UPDATE, _new(values)).scalar_one()
+        connection.execute(_SET_OWNER, owner_change)
+        connection.execute(recommendation_rows.SET_STATUS, status_change)
+        if counts:
+            tallies.apply(connection, counts)
     created = ProgressUpdatePublic(id=update_id, organisation_code=owner.code, **values)
     audit.record(
         session,

@@ -31,11 +31,13 @@ _LOCKED = (
     .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
     .with_for_update()
 )
-_SET_STATUS = (
+# Its parameters are named apart from every column: a statement embedding it (app.services.progress)
+# would set a column named like one in each of its UPDATEs.
+SET_STATUS = (
     update(_RECOMMENDATION)
-    .where(_RECOMMENDATION.c.id == bindparam("recommendation_id"))
+    .where(_RECOMMENDATION.c.id == bindparam("status_of"))
     .values(
-        status=bindparam("status"),
+        status=bindparam("recommendation_status"),
         last_event_on=bindparam("last_event_on"),
         updated_at=bindparam("now"),
         version=_NEXT_VERSION,
@@ -57,15 +59,17 @@ def lock(session: Session, recommendation_id: int) -> Row:
 
 def set_status(session: Session, locked: Row, status: Status, *, event_on: date, now: datetime) -> None:
     """A new status, the day of the event that set it (progress reported, a decision)."""
-    session.connection().execute(
-        _SET_STATUS,
-        {
-            "recommendation_id": locked.id,
-            "status": status,
-            "last_event_on": max(locked.last_event_on or event_on, event_on),
-            "now": now,
-        },
-    )
+    session.connection().execute(SET_STATUS, status_change(locked, status, event_on=event_on, now=now))
+
+
+def status_change(locked: Row, status: Status, *, event_on: date, now: datetime) -> dict:
+    """``SET_STATUS``'s parameters: ``set_status``, or a statement that embeds it."""
+    return {
+        "status_of": locked.id,
+        "recommendation_status": status,
+        "last_event_on": max(locked.last_event_on or event_on, event_on),
+        "now": now,
+    }
 
 
 def follow_report_deadline(session: Session, report_id: int, due_date: date) -> None:

@@ -56,6 +56,9 @@ def transactions(app):
 # The statement that appends the audit event: on PostgreSQL it begins by taking the change
 # feed's lock (app.services.audit).
 AUDIT_EVENT = ("INTO AUDIT_EVENT", "WITH FEED AS")
+# The statement that appends the progress update: on PostgreSQL it sets the owner's and the
+# recommendation's statuses too (app.services.progress).
+PROGRESS_UPDATE = ("INTO PROGRESS_UPDATE", "WITH OWNER_ROW AS")
 
 
 def _of(seen, *words: str) -> list[int | None]:
@@ -68,7 +71,7 @@ def test_the_claim_the_write_and_the_answer_commit_in_one_worker_thread_call(cli
     response = client.post(_url(rec), json=_body(), headers={"Idempotency-Key": "one-hop"})
     assert response.status_code == 201, response.text
     claim_and_answer = _of(transactions, "INTO IDEMPOTENCY_RECORD", "UPDATE IDEMPOTENCY_RECORD")
-    write = _of(transactions, "INTO PROGRESS_UPDATE", *AUDIT_EVENT)
+    write = _of(transactions, *PROGRESS_UPDATE, *AUDIT_EVENT)
     assert len(claim_and_answer) == 1 and len(write) == 2, transactions  # the claim with its answer
     assert None not in claim_and_answer + write
     assert len(set(claim_and_answer + write + _of(transactions, "COMMIT"))) == 1, transactions

@@ -1,6 +1,12 @@
 """Progress updates and evidence: the only way statuses change."""
 
+from datetime import timedelta
+
 import pytest
+import sqlalchemy as sa
+
+from app.clock import FixedClock
+from app.models import Organisation, Recommendation, RecommendationOwner
 
 API = "/api/v1"
 
@@ -165,3 +171,58 @@ def test_evidence_can_cite_a_progress_update_of_the_same_owner(client, kirklees,
 def test_malformed_updates_are_refused(client, kirklees, problem, body):
     rec = kirklees["recommendations"]["1.1"]
     problem(client.post(f"{API}/recommendations/{rec['id']}/progress-updates", json=body), 422)
+
+
+def _rows(session) -> dict:
+    """Every recommendation's and every owner's row as committed, by table and id."""
+    session.rollback()  # a fresh snapshot: what the API has committed since
+    return {
+        table.name: {row.id: row._asdict() for row in session.execute(sa.select(table))}
+        for table in (Recommendation.__table__, RecommendationOwner.__table__)
+    }
+
+
+def _changed(before: dict, after: dict) -> dict[tuple[str, int], set[str]]:
+    """The columns that changed, by row."""
+    return {
+        (table, row_id): {column for column, value in row.items() if after[table][row_id][column] != value}
+        for table, rows in before.items()
+        for row_id, row in rows.items()
+        if after[table][row_id] != row
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "reported_on", "owner_status_moves"),
+    [
+        (None, "in_progress", None, True),  # the owner's status moves, and the tallies with it
+        ("in_progress", "in_progress", None, False),  # progress reported again
+        ("in_progress", "not_started", "2018-07-01", False),  # backdated: the later update stands
+    ],
+)
+def test_a_progress_update_changes_its_owner_and_its_recommendation_and_nothing_else(
+    app, client, kirklees, session, clock, first, then, reported_on, owner_status_moves
+):
+    """On PostgreSQL the update and both statuses are one statement, whose UPDATEs would also
+    set any column named like a parameter of another part (app.services.progress): so every
+    column of every row is compared, an hour on (created_at stays, updated_at moves)."""
+    rec = kirklees["recommendations"]["6.1"]  # three owners: it stays not started throughout
+    if first:
+        assert _post_update(client, rec, first, "CHFT").status_code == 201
+    before = _rows(session)
+    app.state.clock = FixedClock(at=clock.at + timedelta(hours=1))  # the same day, later
+    extra = {"reported_on": reported_on} if reported_on else {}
+    assert _post_update(client, rec, then, "CHFT", **extra).status_code == 201, extra
+    changed = _changed(before, _rows(session))
+    chft = session.exec(sa.select(Organisation.id).where(Organisation.code == "CHFT")).scalar_one()
+    owner = next(
+        row_id
+        for row_id, row in before["recommendation_owner"].items()
+        if (row["recommendation_id"], row["organisation_id"]) == (rec["id"], chft)
+    )
+    assert set(changed) == {("recommendation", rec["id"]), ("recommendation_owner", owner)}, changed
+    assert {"updated_at", "version"} <= changed["recommendation", rec["id"]]
+    assert changed["recommendation", rec["id"]] <= {"updated_at", "version", "last_event_on"}
+    assert "updated_at" in changed["recommendation_owner", owner]
+    assert changed["recommendation_owner", owner] <= {"updated_at", "status", "last_reported_on"}
+    assert ("status" in changed["recommendation_owner", owner]) is owner_status_moves
