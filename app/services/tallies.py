@@ -121,7 +121,9 @@ def _rows_upsert(tally: Tally) -> Insert:
 
 
 # PostgreSQL: every tally's upsert, for one statement that moves them all (``apply``, or a write
-# that embeds them in a statement of its own). Every writer locks the rows in this order.
+# that embeds them in a statement of its own). Every statement that moves tallies holds these
+# same CTEs in this order, each with its rows in key order, so that concurrent writers take the
+# rows they share in one order.
 MOVES = tuple(_rows_upsert(tally).cte(f"{tally.value}_moved") for tally in Tally)
 _APPLY = select(literal_column("1")).add_cte(*MOVES)
 
