@@ -35,15 +35,23 @@ def organisation_directory(_path: Mapping[str, str], _query: QueryParams, _curre
     return frozenset({scopes.ORGANISATIONS})
 
 
-def organisation(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
-    """One organisation's own fields and what it owns or owes."""
+def organisation_summary(path: Mapping[str, str], _query: QueryParams, current: bool) -> frozenset[str]:
+    """One organisation's own fields and the figures of what it owns or owes."""
     organisation_id = as_id(path.get("organisation_id", ""))
-    return _PORTFOLIO if organisation_id is None else frozenset({scopes.organisation(organisation_id)})
+    if organisation_id is None:
+        return _PORTFOLIO
+    return scopes.organisation_summary(organisation_id, current=current)
 
 
 def report(path: Mapping[str, str], _query: QueryParams, _current: bool) -> frozenset[str]:
     """One report, its recommendations, and the codes and names of their owners."""
     return _report(path.get("report_id", ""))
+
+
+def report_summary(path: Mapping[str, str], _query: QueryParams, current: bool) -> frozenset[str]:
+    """One report's figures, and the codes and names of their owners."""
+    report_id = as_id(path.get("report_id", ""))
+    return _PORTFOLIO if report_id is None else scopes.report_summary(report_id, current=current)
 
 
 def report_in_query(_path: Mapping[str, str], query: QueryParams, current: bool) -> frozenset[str]:

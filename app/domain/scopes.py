@@ -29,11 +29,16 @@ The rules, all here:
   verified or closed), their due dates, owners, reports and positions. It moves with
   FIGURES, except on a progress update that leaves the recommendation as done or as open
   as it was (``progress_change``): from not started to in progress, say.
+- A report's or an organisation's current figures (``report_figures``, ``organisation_figures``):
+  the part of FIGURES its own summary as of today or later counts. They move with FIGURES,
+  for the report and the organisations the write places it in.
 - A recommendation (its rows, owners' statuses, progress, evidence, decisions, target dates):
-  the recommendation, its report, and each organisation owning it (before and after the write).
+  the recommendation, its report, and each organisation owning it (before and after the write);
+  their current figures too, unless the writer knows the change moved no count.
 - A report (its fields, deadline, action-plan organisations): the report, each of its
   recommendations (their due dates and working-day figures follow it), each organisation
-  owning one of them, each organisation its action plan is required from (before and after).
+  owning one of them, each organisation its action plan is required from (before and after);
+  the current figures of the report and of each of those organisations.
 - An organisation (created or changed): the organisation, and ``ORGANISATIONS``, which every
   answer embedding organisation codes or names depends on.
 - API keys and webhook endpoints and deliveries: no shared answer shows them; only PORTFOLIO.
@@ -43,6 +48,10 @@ What an answer reads:
 - The portfolio summary as of today or later: ``FIGURES`` and ``ORGANISATIONS`` (their codes
   and names); as of a past day, ``PORTFOLIO`` (history: a backdated update changes it while
   no current figure moves).
+- A report's or an organisation's summary as of today or later: its current figures and
+  ``ORGANISATIONS``; as of a past day, the report (and ``ORGANISATIONS``) or the organisation,
+  which every progress update on its recommendations moves, a backdated one included. So a
+  progress update that restates a status leaves the summaries dashboards poll as they were.
 - A list across reports as of today or later: which items, and in which order, follows
   ``FIGURES`` (``DEADLINES`` when it filters by neither status nor RAG: overdue or not,
   a due date, an owner) and ``ORGANISATIONS`` (an owner named by code), but each item shows its own
@@ -84,6 +93,14 @@ def recommendation(recommendation_id: int) -> str:
     return f"recommendation:{recommendation_id}"
 
 
+def report_figures(report_id: int) -> str:
+    return f"figures:report:{report_id}"
+
+
+def organisation_figures(organisation_id: int) -> str:
+    return f"figures:organisation:{organisation_id}"
+
+
 def recommendation_change(
     *,
     recommendation_id: int,
@@ -95,14 +112,22 @@ def recommendation_change(
     """``counts_moved=False`` only from a writer that knows the change moved no count (no tally),
     ``done_moved=False`` from one that knows it changed no due date, owner or position and
     left the recommendation as done or as open as it was."""
+    owner_ids = frozenset(owner_ids)
     return frozenset(
         {
             recommendation(recommendation_id),
             report(report_id),
             *(organisation(o) for o in owner_ids),
-            *([FIGURES] if counts_moved else []),
+            *(_figures(report_id, owner_ids) if counts_moved else []),
             *([DEADLINES] if counts_moved and done_moved else []),
         }
+    )
+
+
+def _figures(report_id: int, organisation_ids: Iterable[int]) -> Scopes:
+    """The current figures, the report's and the organisations'."""
+    return frozenset(
+        {FIGURES, report_figures(report_id), *(organisation_figures(o) for o in organisation_ids)}
     )
 
 
@@ -131,9 +156,10 @@ def report_change(
     *, report_id: int, recommendation_ids: Iterable[int], organisation_ids: Iterable[int]
 ) -> Scopes:
     """``organisation_ids``: those owning any of its recommendations or due its action plan."""
+    organisation_ids = frozenset(organisation_ids)
     return frozenset(
         {
-            FIGURES,
+            *_figures(report_id, organisation_ids),
             DEADLINES,
             report(report_id),
             *(recommendation(r) for r in recommendation_ids),
@@ -165,6 +191,20 @@ def answer_version(scopes: Iterable[str], versions: dict[str, int], counter: int
 def portfolio_figures(*, current: bool) -> Scopes:
     """What the portfolio summary reads, as of today or later (``current``) or a past day."""
     return frozenset({FIGURES, ORGANISATIONS}) if current else frozenset({PORTFOLIO})
+
+
+def report_summary(report_id: int, *, current: bool) -> Scopes:
+    """What a report's summary reads, as of today or later (``current``) or a past day."""
+    own = report_figures(report_id) if current else report(report_id)
+    return frozenset({own, ORGANISATIONS})
+
+
+def organisation_summary(organisation_id: int, *, current: bool) -> Scopes:
+    """What an organisation's summary reads, as of today or later (``current``: its code and name
+    move ORGANISATIONS) or a past day."""
+    if current:
+        return frozenset({organisation_figures(organisation_id), ORGANISATIONS})
+    return frozenset({organisation(organisation_id)})
 
 
 def across_reports(*, current: bool, by_status: bool) -> Scopes:

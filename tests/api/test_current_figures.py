@@ -1,7 +1,7 @@
-"""The answers that read the current figures (``app.domain.scopes.FIGURES``): the portfolio
-summary as of today and the lists across reports as of today keep their ETags and cached
-answers through writes that move no figure (most progress updates restate a status), change
-them on every write that does, and never show anything stale.
+"""The answers that read the current figures (``app.domain.scopes.FIGURES``): the portfolio,
+report and organisation summaries as of today and the lists across reports as of today keep
+their ETags and cached answers through writes that move no figure (most progress updates
+restate a status), change them on every write that does, and never show anything stale.
 
 The oracle: the same request to a second application built by ``create_app`` on the same
 database, which has kept nothing yet and so computes every answer afresh.
@@ -174,6 +174,97 @@ def test_every_write_that_moves_a_figure_changes_the_current_summary(client, kir
     etag, body = _read(client, SUMMARY, fresh)
     write(client, kirklees)
     _, after = _changed(client, SUMMARY, etag, fresh)
+    assert after != body
+
+
+# -- a report's and an organisation's summary -----------------------------------------------------
+
+
+def _summaries(kirklees) -> dict[str, str]:
+    """The report's summary and its owner MYHT's, as of today and as of a past day."""
+    report = f"{API}/reports/{kirklees['report']['id']}/summary"
+    myht = next(o for o in kirklees["recommendations"]["1.1"]["owners"] if o["code"] == "MYHT")
+    organisation = f"{API}/organisations/{myht['organisation_id']}/summary"
+    return {
+        "report": report,
+        "past report": f"{report}?as_of=2018-06-25",
+        "organisation": organisation,
+        "past organisation": f"{organisation}?as_of=2018-06-25",
+    }
+
+
+def test_a_progress_update_that_moves_no_count_keeps_the_current_report_and_organisation_summaries(
+    client, kirklees, fresh
+):
+    first = kirklees["recommendations"]["1.1"]
+    _progress(client, first, "in_progress", code="MYHT")  # from not started: the counts move
+    paths = _summaries(kirklees)
+    read = {name: _read(client, path, fresh) for name, path in paths.items()}
+
+    _progress(client, first, "in_progress", code="MYHT")  # the same status again
+
+    for name in ("report", "organisation"):
+        _unchanged(client, paths[name], *read[name])
+    for name in ("past report", "past organisation"):  # the past follows every progress update
+        _changed(client, paths[name], read[name][0], fresh)
+
+
+def test_a_backdated_update_behind_a_later_one_changes_the_past_report_summary_only(client, kirklees, fresh):
+    first = kirklees["recommendations"]["1.1"]
+    _progress(client, first, "in_progress", code="MYHT")
+    paths = _summaries(kirklees)
+    read = {name: _read(client, path, fresh) for name, path in paths.items()}
+
+    _progress(client, first, "in_progress", code="MYHT", reported_on="2018-06-20")
+
+    for name in ("report", "organisation"):
+        _unchanged(client, paths[name], *read[name])
+    for name in ("past report", "past organisation"):
+        _, body = _changed(client, paths[name], read[name][0], fresh)
+        assert body != read[name][1]
+
+
+REPORT_WRITES = {
+    name: WRITES[name]
+    for name in (
+        "a status changed",
+        "a backdated status, the latest",
+        "an owner renamed",
+        "the report's deadline moved",
+        "a recommendation added",
+        "a target date changed",
+    )
+}
+
+
+@pytest.mark.parametrize("write", REPORT_WRITES.values(), ids=REPORT_WRITES.keys())
+def test_every_write_that_moves_a_figure_changes_the_current_report_summary(client, kirklees, fresh, write):
+    path = _summaries(kirklees)["report"]
+    etag, body = _read(client, path, fresh)
+    write(client, kirklees)
+    _, after = _changed(client, path, etag, fresh)
+    assert after != body
+
+
+ORGANISATION_WRITES = {
+    "its status changed": lambda client, k: _progress(
+        client, k["recommendations"]["1.1"], "in_progress", code="MYHT"
+    ),
+    "it was renamed": _rename,
+    "a report it owns in moved its deadline": _move_the_deadline,
+    "a recommendation it owns was added": _add_a_recommendation,
+    "a report due its action plan was added": _add_a_report,
+}
+
+
+@pytest.mark.parametrize("write", ORGANISATION_WRITES.values(), ids=ORGANISATION_WRITES.keys())
+def test_every_write_that_moves_its_figures_changes_the_current_organisation_summary(
+    client, kirklees, fresh, write
+):
+    path = _summaries(kirklees)["organisation"]
+    etag, body = _read(client, path, fresh)
+    write(client, kirklees)
+    _, after = _changed(client, path, etag, fresh)
     assert after != body
 
 

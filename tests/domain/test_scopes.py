@@ -13,11 +13,12 @@ from app.domain.scopes import DEADLINES, EVERYTHING, FIGURES, LISTED, ORGANISATI
     [
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3, 4]),
-            {"recommendation:7", "report:2", "organisation:3", "organisation:4", FIGURES, DEADLINES},
+            {"recommendation:7", "report:2", "organisation:3", "organisation:4", FIGURES, DEADLINES}
+            | {"figures:report:2", "figures:organisation:3", "figures:organisation:4"},
         ),
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[]),
-            {"recommendation:7", "report:2", FIGURES, DEADLINES},
+            {"recommendation:7", "report:2", FIGURES, DEADLINES, "figures:report:2"},
         ),
         (
             scopes.recommendation_change(recommendation_id=7, report_id=2, owner_ids=[3], counts_moved=False),
@@ -25,11 +26,12 @@ from app.domain.scopes import DEADLINES, EVERYTHING, FIGURES, LISTED, ORGANISATI
         ),
         (
             scopes.report_change(report_id=2, recommendation_ids=[7, 8], organisation_ids=[3]),
-            {"report:2", "recommendation:7", "recommendation:8", "organisation:3", FIGURES, DEADLINES},
+            {"report:2", "recommendation:7", "recommendation:8", "organisation:3", FIGURES, DEADLINES}
+            | {"figures:report:2", "figures:organisation:3"},
         ),
         (
             scopes.report_change(report_id=2, recommendation_ids=[], organisation_ids=[]),
-            {"report:2", FIGURES, DEADLINES},
+            {"report:2", FIGURES, DEADLINES, "figures:report:2"},
         ),
         (scopes.organisation_change(3), {"organisation:3", ORGANISATIONS}),
         (scopes.unplaced_change("api_key"), set()),
@@ -48,6 +50,8 @@ NAMES = st.sampled_from(
         "report:2",
         "organisation:1",
         "recommendation:1",
+        "figures:report:1",
+        "figures:organisation:1",
         ORGANISATIONS,
         FIGURES,
         DEADLINES,
@@ -92,23 +96,56 @@ def test_a_scope_never_touched_is_as_new_as_everything(versions, read):
             {FIGURES, ORGANISATIONS, "recommendation:4", "recommendation:9"},
         ),
         (scopes.listing({FIGURES, ORGANISATIONS, LISTED}, []), {FIGURES, ORGANISATIONS}),
+        (scopes.report_summary(2, current=True), {"figures:report:2", ORGANISATIONS}),
+        (scopes.report_summary(2, current=False), {"report:2", ORGANISATIONS}),
+        (scopes.organisation_summary(3, current=True), {"figures:organisation:3", ORGANISATIONS}),
+        (scopes.organisation_summary(3, current=False), {"organisation:3"}),
     ],
 )
 def test_what_each_answer_reads(read, expected):
     assert read == expected
 
 
-def test_a_count_neutral_progress_update_leaves_the_current_figures_but_not_the_past():
+SUMMARIES = {
+    "portfolio": scopes.portfolio_figures,
+    "report": lambda *, current: scopes.report_summary(2, current=current),
+    "organisation": lambda *, current: scopes.organisation_summary(3, current=current),
+}
+
+
+@pytest.mark.parametrize("summary", SUMMARIES.values(), ids=SUMMARIES.keys())
+def test_a_count_neutral_progress_update_leaves_the_current_figures_but_not_the_past(summary):
     neutral = scopes.recommendation_change(
         recommendation_id=7, report_id=2, owner_ids=[3], counts_moved=False
     )
-    assert not neutral & scopes.portfolio_figures(current=True)
-    versions = {FIGURES: 5, ORGANISATIONS: 3}
+    current = summary(current=True)
+    assert not neutral & current
+    versions = dict.fromkeys(current, 5)
     after = {**versions, **dict.fromkeys(neutral, 9)}
-    current = scopes.portfolio_figures(current=True)
     assert scopes.answer_version(current, after, 9) == scopes.answer_version(current, versions, 8) == 5
-    past = scopes.portfolio_figures(current=False)
+    past = summary(current=False)
     assert scopes.answer_version(past, after, 9) != scopes.answer_version(past, versions, 8)
+
+
+@given(
+    counts_moved=st.booleans(),
+    report_id=st.integers(1, 3),
+    owners=st.frozensets(st.integers(1, 3)),
+    other=st.integers(1, 3),
+)
+def test_a_write_that_moves_a_count_moves_the_current_summaries_it_is_counted_in(
+    counts_moved, report_id, owners, other
+):
+    """And no other report's or organisation's: the figures of a summary as of today move
+    exactly when the write moves a count it counts."""
+    touched = scopes.recommendation_change(
+        recommendation_id=1, report_id=report_id, owner_ids=owners, counts_moved=counts_moved
+    )
+    assert bool(touched & scopes.report_summary(other, current=True)) == (counts_moved and other == report_id)
+    assert bool(touched & scopes.organisation_summary(other, current=True)) == (
+        counts_moved and other in owners
+    )
+    assert (FIGURES in touched) == counts_moved
 
 
 @pytest.mark.parametrize(
@@ -152,16 +189,17 @@ def test_a_listed_answer_tag_moves_exactly_when_what_it_read_moves(versions, lis
 
 
 RECOMMENDATION = {"recommendation:7", "report:2", "organisation:3"}
+MOVED = {FIGURES, "figures:report:2", "figures:organisation:3"}
 
 
 @pytest.mark.parametrize(
     ("counts_moved", "before", "after", "expected"),
     [
         (False, "in_progress", "in_progress", RECOMMENDATION),  # a status restated
-        (True, "not_started", "not_started", RECOMMENDATION | {FIGURES}),  # another owner's moved
-        (True, "not_started", "in_progress", RECOMMENDATION | {FIGURES}),  # still open
-        (True, "in_progress", "implemented", RECOMMENDATION | {FIGURES, DEADLINES}),  # done
-        (True, "implemented", "in_progress", RECOMMENDATION | {FIGURES, DEADLINES}),  # open again
+        (True, "not_started", "not_started", RECOMMENDATION | MOVED),  # another owner's moved
+        (True, "not_started", "in_progress", RECOMMENDATION | MOVED),  # still open
+        (True, "in_progress", "implemented", RECOMMENDATION | MOVED | {DEADLINES}),  # done
+        (True, "implemented", "in_progress", RECOMMENDATION | MOVED | {DEADLINES}),  # open again
     ],
 )
 def test_what_a_progress_update_touches(counts_moved, before, after, expected):

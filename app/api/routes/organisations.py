@@ -136,7 +136,7 @@ def update_organisation(
     summary="What one organisation owns, as of a date",
     responses=conditional_read(401, 404, 422),
 )
-@shared_answer(scopes=answer_scopes.organisation)
+@shared_answer(scopes=answer_scopes.organisation_summary)
 async def organisation_summary(
     _etag: CollectionETag,
     organisation: OrganisationDep,

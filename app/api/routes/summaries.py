@@ -62,7 +62,7 @@ async def quick_report_summary(request: Request, path_params: dict[str, str], as
     summary="One report as of a date",
     responses=conditional_read(401, 404, 422),
 )
-@shared_answer(scopes=answer_scopes.report, quick=quick_report_summary)
+@shared_answer(scopes=answer_scopes.report_summary, quick=quick_report_summary)
 async def report_summary(
     _etag: CollectionETag,
     report_id: IdPath,
