@@ -3,11 +3,12 @@ brought up to date by reading again only the organisations that writes touched s
 
 A line counts the organisation's owner rows by owner status (``owner_status_tally``) and those
 overdue on the day (``owner_due_tally``), with its code and name. Every write that changes an
-organisation's tally rows touches its scope in the write's own transaction, and a change of
-code or name, or a new or deleted organisation, touches ``ORGANISATIONS`` too
-(``app.domain.scopes``). So a line read when the organisation's scope had version ``v`` is
-still the line while that version is ``v``, on the same day, and while neither
-``ORGANISATIONS`` nor ``EVERYTHING`` has moved. The versions are read before the lines: a
+organisation's tally rows touches its current figures (``scopes.organisation_figures``) in the
+write's own transaction, and a change of code or name, or a new or deleted organisation,
+touches ``ORGANISATIONS`` (``app.domain.scopes``). So a line read when the organisation's
+figures had version ``v`` is still the line while that version is ``v``, on the same day, and
+while neither ``ORGANISATIONS`` nor ``EVERYTHING`` has moved: a progress update that restates
+a status leaves every line as it was. The versions are read before the lines: a
 write committed in between can only make a line newer than the version it is kept with, and
 that line is read again next time.
 
@@ -84,7 +85,7 @@ class _Kept:
     day: date
     counter: int  # the newest audit id when the versions were read
     floor: tuple[int, int]  # EVERYTHING's and ORGANISATIONS' versions
-    versions: dict[int, int]  # every organisation's scope version when its line was read
+    versions: dict[int, int]  # every organisation's figures' version when its line was read
     lines: dict[int, OrganisationBreakdown]
 
 
@@ -127,10 +128,10 @@ def _versions(
     connection: Connection, organisation_ids: Iterable[int]
 ) -> tuple[int, tuple[int, int], dict[int, int]]:
     """The newest audit id, EVERYTHING's and ORGANISATIONS' versions, and each organisation's
-    (0 for one never touched), in one statement (``change_scopes.versions_sql``)."""
+    figures' (0 for those never touched), in one statement (``change_scopes.versions_sql``)."""
     ids = list(organisation_ids)
-    names = [scopes.EVERYTHING, scopes.ORGANISATIONS, *(scopes.organisation(i) for i in ids)]
+    names = [scopes.EVERYTHING, scopes.ORGANISATIONS, *(scopes.organisation_figures(i) for i in ids)]
     found = {scope: version or 0 for scope, version in change_scopes.read_versions(connection, names)}
     floor = (found.get(scopes.EVERYTHING, 0), found.get(scopes.ORGANISATIONS, 0))
-    versions = {i: found.get(scopes.organisation(i), 0) for i in ids}
+    versions = {i: found.get(scopes.organisation_figures(i), 0) for i in ids}
     return found.get(scopes.PORTFOLIO, 0), floor, versions
