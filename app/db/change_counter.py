@@ -151,12 +151,24 @@ class CoalescedReads:
                 self._start()
 
 
+# psycopg prepares a statement a connection runs often, and PostgreSQL may then keep one plan
+# for it. ``scope_version`` grows from nothing with the writes themselves: the plan it kept
+# while the table was nearly empty, a sequential scan, stayed on each connection until
+# autovacuum analysed the table, a minute or more of writes later, and by then read thousands
+# of rows on every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
+# docs/benchmarks.md, eighteenth round). Planned for the table as it is at each read instead:
+# a few microseconds of planning for this statement.
+PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan"}
+
+
 class PostgresChangeCounter:
     """Autocommit connections of its own (``PostgresLoopPool``), so the read is one round trip,
     shared by the reads asked for together (``CoalescedReads``)."""
 
     def __init__(self, url: str, *, size: int, timeout: float) -> None:
-        self._pool = PostgresLoopPool(url, size=size, timeout=timeout, name="change-counter")
+        self._pool = PostgresLoopPool(
+            url, size=size, timeout=timeout, name="change-counter", settings=PLANNED_AT_EACH_READ
+        )
         self._reads = CoalescedReads(self._query)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:

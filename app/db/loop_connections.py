@@ -6,7 +6,7 @@ the loop must never wait for a pooled connection while worker threads hold them 
 """
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -52,16 +52,26 @@ class SQLiteLoopConnection:
 
 class PostgresLoopPool:
     """psycopg's asynchronous connections in autocommit, so a read is one round trip. The pool
-    opens on first use (it needs the running loop) and replaces connections broken by an outage."""
+    opens on first use (it needs the running loop) and replaces connections broken by an outage.
+    ``settings``: server settings each connection takes for its session when it opens."""
 
-    def __init__(self, url: str, *, size: int, timeout: float, name: str) -> None:
+    def __init__(
+        self, url: str, *, size: int, timeout: float, name: str, settings: Mapping[str, str] | None = None
+    ) -> None:
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        session_settings = dict(settings or {})
+
+        async def configure(connection: AsyncConnection) -> None:
+            for setting, value in session_settings.items():
+                await connection.execute("SELECT set_config(%s, %s, false)", (setting, value))
+
         self._pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=size,
             timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
+            configure=configure if session_settings else None,
             open=False,
             name=name,
         )

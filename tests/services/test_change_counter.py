@@ -71,6 +71,46 @@ def test_an_unreachable_database_is_unavailable_not_an_error(database_url, tmp_p
     engine.dispose()
 
 
+def test_the_versions_are_planned_for_the_table_as_it_is_at_each_read(fresh_database_url):
+    """``scope_version`` grows from nothing with the writes; a plan kept on a connection from when
+    it was empty (a sequential scan) read every row at every poll until autovacuum analysed it."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite plans each statement it prepares afresh")
+    upgrade(fresh_database_url)
+    engine = create_db_engine(Settings(database_url=fresh_database_url))
+    counter = create_change_counter(engine, pool_size=1)  # one connection: its statements seen below
+    asked = ["recommendation:1", "report:1", "figures"]
+
+    async def scenario() -> tuple[int, list[tuple]]:
+        try:
+            for _ in range(12):  # prepared, and planned past PostgreSQL's five custom plans
+                await counter.read(asked)
+            with engine.begin() as connection:
+                connection.exec_driver_sql(
+                    "INSERT INTO scope_version (scope, version) "
+                    "SELECT 'recommendation:' || n, n FROM generate_series(1, 5000) AS n"
+                )
+            for _ in range(12):
+                tag = await counter.read(asked)
+            async with counter._pool.connection() as connection:
+                cursor = await connection.execute(
+                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                    "WHERE statement LIKE '%scope_version%'"
+                )
+                return tag, await cursor.fetchall()
+        finally:
+            await counter.close()
+
+    try:
+        tag, plans = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert tag == 1  # recommendation:1's version, the newest of those asked about
+    assert plans, "the versions statement was not prepared on the counter's connection"
+    assert [generic for generic, _ in plans] == [0] * len(plans)
+    assert sum(custom for _, custom in plans) >= 12
+
+
 class CountingQuery:
     """A query that answers, for each scope it is asked about, how many queries had started when
     it started, after a pause."""
