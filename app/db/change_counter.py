@@ -157,7 +157,7 @@ class CoalescedReads:
 # autovacuum analysed the table, a minute or more of writes later, and by then read thousands
 # of rows on every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
 # docs/benchmarks.md, eighteenth round). Planned for the table as it is at each read instead:
-# a few microseconds of planning for this statement.
+# the statement is small, and its planning costs little beside the round trip.
 PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan"}
 
 
