@@ -7,8 +7,7 @@ version among the scopes they read, and every poll reads it.
 Handing a read to a worker thread and back costs more than the read itself (a
 millisecond on a small virtual machine, against tens of microseconds for the
 query), so the counter is read on the loop: on SQLite as one indexed statement
-straight through the driver, on PostgreSQL through psycopg's asynchronous
-connections, from a small pool of their own.
+straight through the driver, on PostgreSQL through an asyncpg connection of its own.
 """
 
 import asyncio
@@ -16,10 +15,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from functools import lru_cache
 from typing import Protocol
 
-from psycopg import AsyncConnection
 from sqlalchemy import Engine
 
-from app.db.loop_connections import PostgresLoopPool, SQLiteLoopConnection
+from app.db.loop_connections import PostgresLoopConnection, SQLiteLoopConnection
 from app.domain.scopes import PORTFOLIO, answer_version
 from app.services import change_scopes
 
@@ -151,24 +149,22 @@ class CoalescedReads:
                 self._start()
 
 
-# psycopg prepares a statement a connection runs often, and PostgreSQL may then keep one plan
-# for it. ``scope_version`` grows from nothing with the writes themselves: the plan it kept
-# while the table was nearly empty, a sequential scan, stayed on each connection until
-# autovacuum analysed the table, a minute or more of writes later, and by then read thousands
-# of rows on every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
+# asyncpg prepares every statement it runs, and PostgreSQL may then keep one plan for it.
+# ``scope_version`` grows from nothing with the writes themselves: the plan it kept while the
+# table was nearly empty, a sequential scan, stayed on each connection until autovacuum
+# analysed the table, a minute or more of writes later, and by then read thousands of rows on
+# every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
 # docs/benchmarks.md, eighteenth round). Planned for the table as it is at each read instead:
 # the statement is small, and its planning costs little beside the round trip.
 PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan"}
 
 
 class PostgresChangeCounter:
-    """Autocommit connections of its own (``PostgresLoopPool``), so the read is one round trip,
-    shared by the reads asked for together (``CoalescedReads``)."""
+    """A connection of its own in autocommit (``PostgresLoopConnection``), so the read is one
+    round trip, shared by the reads asked for together (``CoalescedReads``)."""
 
-    def __init__(self, url: str, *, size: int, timeout: float) -> None:
-        self._pool = PostgresLoopPool(
-            url, size=size, timeout=timeout, name="change-counter", settings=PLANNED_AT_EACH_READ
-        )
+    def __init__(self, url: str, *, timeout: float) -> None:
+        self._connection = PostgresLoopConnection(url, timeout=timeout, settings=PLANNED_AT_EACH_READ)
         self._reads = CoalescedReads(self._query)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:
@@ -177,24 +173,19 @@ class PostgresChangeCounter:
         return change_scopes.tag(scopes, versions.items())
 
     async def _query(self, names: tuple[str, ...]) -> Versions:
-        async with self._pool.connection() as connection:
-            return await _read(connection, names)
+        rows = await self._connection.fetch(_POSTGRES_VERSIONS, list(names))
+        return {scope: version or 0 for scope, version in rows}
 
     async def close(self) -> None:
-        await self._pool.close()
+        await self._connection.close()
 
 
-_POSTGRES_VERSIONS = change_scopes.versions_sql(0, dialect="postgresql")
+_POSTGRES_VERSIONS = change_scopes.versions_sql(0, dialect="postgresql", array_parameter="$1")
 
 
-async def _read(connection: AsyncConnection, names: tuple[str, ...]) -> Versions:
-    cursor = await connection.execute(_POSTGRES_VERSIONS, (list(names),))
-    return {scope: version or 0 for scope, version in await cursor.fetchall()}
-
-
-def create_change_counter(engine: Engine, *, pool_size: int = 4, timeout: float = 5.0) -> ChangeCounter:
+def create_change_counter(engine: Engine, *, timeout: float = 5.0) -> ChangeCounter:
     url = engine.url.render_as_string(hide_password=False)
     if engine.dialect.name == "postgresql":
-        return PostgresChangeCounter(url, size=pool_size, timeout=timeout)
+        return PostgresChangeCounter(url, timeout=timeout)
     # A WAL reader does not wait for writers; past a second something is wrong, and the loop waits.
     return SQLiteChangeCounter(url, timeout=min(timeout, 1.0))

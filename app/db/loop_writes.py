@@ -9,7 +9,7 @@ it back while the loop serves reads: under reads, a write took several times its
   write to a thread instead.
 - PostgreSQL: the same synchronous service code in a greenlet on the loop, through asyncpg's
   connections (SQLAlchemy's asyncio extension): at each round trip the loop answers other
-  requests until the database has answered. asyncpg, where the rest of the application uses
+  requests until the database has answered. asyncpg, where the application's pool uses
   psycopg: the same write cost about 2.7 ms of the API's CPU through it and about 4.3 through
   psycopg's asynchronous connections (docs/benchmarks.md, thirteenth round).
 """
@@ -19,13 +19,14 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 import asyncpg
-from sqlalchemy import URL, Connection, Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app.config import Settings
-from app.db.engine import CONNECT_TIMEOUT_S, WriteTurnTaken, create_sqlite_loop_engine, postgres_pool_options
+from app.db.engine import WriteTurnTaken, create_sqlite_loop_engine, postgres_pool_options
+from app.db.loop_connections import ASYNCPG_OUTAGES, asyncpg_connect_args
 from app.errors import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -96,9 +97,7 @@ def create_loop_writes(engine: Engine, settings: Settings) -> LoopWrites:
     async def connect() -> asyncpg.Connection:
         try:
             return await asyncpg.connect(dsn, **connect_args)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            # Refused, timed out, or turned away (starting up, shutting down, too many clients):
-            # answered as an outage, as psycopg's OperationalError is elsewhere.
+        except ASYNCPG_OUTAGES as exc:  # answered as an outage, as psycopg's OperationalError is elsewhere
             raise DatabaseUnavailable() from exc
 
     async_engine = create_async_engine(
@@ -123,54 +122,3 @@ def _replace_if_closed(_dbapi_connection, entry: ConnectionPoolEntry, _proxy) ->
     how long one is kept)."""
     if entry.driver_connection is None or entry.driver_connection.is_closed():
         raise DisconnectionError("the server closed the connection")  # the pool connects afresh
-
-
-def asyncpg_connect_args(url: URL) -> tuple[str, dict]:
-    """asyncpg's DSN and arguments for the libpq URL ``url`` names.
-
-    asyncpg reads a libpq URL itself (hosts, ``sslmode`` and the other TLS parameters, a
-    service, a password file) and sends whatever else its query holds as server settings
-    (``application_name``). Two of libpq's it does not know: ``connect_timeout``, its own
-    ``timeout`` here, and ``options``, whose ``-c name=value`` become server settings."""
-    query = dict(url.query)
-    server_settings = {"jit": "off"}  # as the synchronous engine's connections (app.db.engine)
-    server_settings |= _settings_in_libpq_options(str(query.pop("options", "")))
-    timeout = float(str(query.pop("connect_timeout", CONNECT_TIMEOUT_S)))
-    dsn = url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
-    return dsn, {"timeout": timeout, "server_settings": server_settings}
-
-
-def _settings_in_libpq_options(options: str) -> dict[str, str]:
-    """``-c a=1 -cb=2 --c=3`` as ``{"a": "1", "b": "2", "c": "3"}``; a backslash keeps the
-    character after it, a space included, as libpq reads them."""
-    words: list[str] = []
-    word: list[str] = []
-    escaped = False
-    for character in options:
-        if escaped:
-            word.append(character)
-            escaped = False
-        elif character == "\\":
-            escaped = True
-        elif character.isspace():
-            if word:
-                words.append("".join(word))
-                word = []
-        else:
-            word.append(character)
-    if word:
-        words.append("".join(word))
-    settings: dict[str, str] = {}
-    tokens = iter(words)
-    for token in tokens:
-        if token == "-c":
-            setting = next(tokens, "")
-        elif token.startswith(("-c", "--")):
-            setting = token[2:]
-        else:
-            raise ValueError(f"libpq option {token!r} is not -c name=value")
-        name, separator, value = setting.partition("=")
-        if not (name and separator):
-            raise ValueError(f"libpq option {token} {setting!r} is not -c name=value")
-        settings[name.replace("-", "_")] = value
-    return settings

@@ -74,11 +74,14 @@ def touch(connection: Connection, touched: Iterable[str], version: int) -> None:
         connection.execute(_TOUCH, rows)
 
 
-def versions_sql(count: int, *, dialect: str) -> str:
+def versions_sql(count: int, *, dialect: str, array_parameter: str = "%s") -> str:
     """PORTFOLIO's version (the newest audit id) and those of the named scopes ever touched, in
     one statement on the audit id and the scope primary key. On PostgreSQL the names are one
-    array parameter (one statement text, whatever their number); on SQLite, ``count`` of them."""
-    named = "= ANY(%s)" if dialect == "postgresql" else "IN (" + ", ".join(["?"] * count) + ")"
+    array parameter (one statement text, whatever their number), ``array_parameter`` as the
+    driver writes it; on SQLite, ``count`` of them."""
+    named = (
+        f"= ANY({array_parameter})" if dialect == "postgresql" else "IN (" + ", ".join(["?"] * count) + ")"
+    )
     return (
         f"SELECT '{scopes.PORTFOLIO}', max(id) FROM audit_event "
         f"UNION ALL SELECT scope, version FROM scope_version WHERE scope {named}"

@@ -23,14 +23,7 @@ def _read_around_a_write(url: str) -> tuple[int, int, int]:
         try:
             before = await counter.read()
             with session_scope(engine) as session:
-                audit.record(
-                    session,
-                    actor=SYSTEM,
-                    action="create",
-                    entity="report",
-                    entity_id=1,
-                    now=datetime.now(UTC),
-                )
+                _record_an_event(session)
                 session.flush()
                 during = await counter.read()  # not committed yet: not counted
                 session.commit()
@@ -40,6 +33,25 @@ def _read_around_a_write(url: str) -> tuple[int, int, int]:
 
     try:
         return asyncio.run(scenario())
+    finally:
+        engine.dispose()
+
+
+def _record_an_event(session) -> None:
+    audit.record(session, actor=SYSTEM, action="create", entity="report", entity_id=1, now=datetime.now(UTC))
+
+
+def _write_an_event(engine) -> None:
+    with session_scope(engine) as session:
+        _record_an_event(session)
+        session.commit()
+
+
+def _newest_event(url: str) -> int:
+    engine = create_db_engine(Settings(database_url=url))
+    try:
+        with engine.connect() as connection:
+            return audit.read_change_counter(connection)
     finally:
         engine.dispose()
 
@@ -78,7 +90,7 @@ def test_the_versions_are_planned_for_the_table_as_it_is_at_each_read(fresh_data
         pytest.skip("PostgreSQL only: SQLite plans each statement it prepares afresh")
     upgrade(fresh_database_url)
     engine = create_db_engine(Settings(database_url=fresh_database_url))
-    counter = create_change_counter(engine, pool_size=1)  # one connection: its statements seen below
+    counter = create_change_counter(engine)
     asked = ["recommendation:1", "report:1", "figures"]
 
     async def scenario() -> tuple[int, list[tuple]]:
@@ -92,12 +104,11 @@ def test_the_versions_are_planned_for_the_table_as_it_is_at_each_read(fresh_data
                 )
             for _ in range(12):
                 tag = await counter.read(asked)
-            async with counter._pool.connection() as connection:
-                cursor = await connection.execute(
-                    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
-                    "WHERE statement LIKE '%scope_version%'"
-                )
-                return tag, await cursor.fetchall()
+            plans = await counter._connection.fetch(  # on the counter's own connection
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%scope_version%' AND statement NOT LIKE '%pg_prepared_statements%'"
+            )
+            return tag, [tuple(plan) for plan in plans]
         finally:
             await counter.close()
 
@@ -109,6 +120,46 @@ def test_the_versions_are_planned_for_the_table_as_it_is_at_each_read(fresh_data
     assert plans, "the versions statement was not prepared on the counter's connection"
     assert [generic for generic, _ in plans] == [0] * len(plans)
     assert sum(custom for _, custom in plans) >= 12
+
+
+def test_the_counter_reads_again_through_a_new_connection_when_its_own_is_closed(fresh_database_url):
+    """Its connection ended by the server (a restart, an idle timeout, an administrator): a read
+    may be answered 503 while the loss shows, and a later one reads through a new connection."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's connection is a file")
+    upgrade(fresh_database_url)
+    engine = create_db_engine(Settings(database_url=fresh_database_url))
+    counter = create_change_counter(engine)
+
+    async def backend() -> int:
+        return (await counter._connection.fetch("SELECT pg_backend_pid()"))[0][0]
+
+    async def scenario() -> tuple[int, int, list[object]]:
+        try:
+            assert await counter.read() == 0
+            closed = await backend()
+            with engine.begin() as connection:
+                connection.exec_driver_sql("SELECT pg_terminate_backend(%s)", (closed,))
+            _write_an_event(engine)
+            answers: list[object] = []
+            for _ in range(3):
+                try:
+                    answers.append(await counter.read())
+                except DatabaseUnavailable as unavailable:
+                    answers.append(unavailable.status)
+                await asyncio.sleep(0.05)
+            return closed, await backend(), answers
+        finally:
+            await counter.close()
+
+    try:
+        closed, now, answers = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert now != closed
+    newest = _newest_event(fresh_database_url)  # the write committed meanwhile, counted
+    assert newest > 0 and answers[-2:] == [newest, newest], answers
+    assert set(answers) <= {503, newest}, answers
 
 
 class CountingQuery:

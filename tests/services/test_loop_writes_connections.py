@@ -8,7 +8,8 @@ from sqlalchemy import make_url
 
 from app.config import Settings
 from app.db.engine import create_db_engine
-from app.db.loop_writes import PostgresLoopWrites, SqliteLoopWrites, asyncpg_connect_args, create_loop_writes
+from app.db.loop_connections import asyncpg_connect_args
+from app.db.loop_writes import PostgresLoopWrites, SqliteLoopWrites, create_loop_writes
 
 JIT_OFF = {"jit": "off"}
 
