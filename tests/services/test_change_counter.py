@@ -4,6 +4,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db.change_counter import CoalescedReads, create_change_counter
@@ -81,6 +82,31 @@ def test_an_unreachable_database_is_unavailable_not_an_error(database_url, tmp_p
 
     asyncio.run(scenario())
     engine.dispose()
+
+
+def test_the_counters_connection_carries_the_urls_settings_and_its_own(fresh_database_url):
+    """As the other connections do: what the URL's ``options`` say (so a schema's ``search_path``
+    too), JIT off; and its own plan at each read."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite's connection takes no server settings")
+    url = make_url(fresh_database_url).update_query_dict({"options": "-c application_name=rectrack-counter"})
+    engine = create_db_engine(Settings(database_url=url.render_as_string(hide_password=False)))
+    counter = create_change_counter(engine)
+
+    async def scenario() -> tuple:
+        try:
+            rows = await counter._connection.fetch(
+                "SELECT current_setting('application_name'), current_setting('jit'), "
+                "current_setting('plan_cache_mode')"
+            )
+            return tuple(rows[0])
+        finally:
+            await counter.close()
+
+    try:
+        assert asyncio.run(scenario()) == ("rectrack-counter", "off", "force_custom_plan")
+    finally:
+        engine.dispose()
 
 
 def test_the_versions_are_planned_for_the_table_as_it_is_at_each_read(fresh_database_url):
