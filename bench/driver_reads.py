@@ -15,8 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 import uvloop
+from sqlalchemy.engine import make_url
 
-from app.db.change_counter import PLANNED_AT_EACH_READ
 from app.db.loop_connections import PostgresLoopConnection, PostgresLoopPool
 from app.db.migrations import upgrade
 from app.domain import scopes
@@ -44,8 +44,11 @@ async def _measure(label: str, read: Callable[[], Awaitable[object]], reads: int
 async def _run(url: str, reads: int, turns: int) -> None:
     psycopg_sql = change_scopes.versions_sql(0, dialect="postgresql")
     asyncpg_sql = change_scopes.versions_sql(0, dialect="postgresql", array_parameter="$1")
-    pool = PostgresLoopPool(url, size=4, timeout=5.0, name="bench", settings=PLANNED_AT_EACH_READ)
-    connection = PostgresLoopConnection(url, timeout=5.0, settings=PLANNED_AT_EACH_READ)
+    # Both planned at each read, as the change counter's connection is: the same work for the server.
+    planned = make_url(url).update_query_dict({"options": "-cplan_cache_mode=force_custom_plan"})
+    planned_url = planned.render_as_string(hide_password=False)
+    pool = PostgresLoopPool(planned_url, size=4, timeout=5.0, name="bench")
+    connection = PostgresLoopConnection(planned_url, timeout=5.0)
     await connection.fetch(
         "INSERT INTO scope_version (scope, version) SELECT 'recommendation:' || n, n "
         f"FROM generate_series(1, {ROWS}) AS n ON CONFLICT (scope) DO NOTHING"

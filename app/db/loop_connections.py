@@ -59,26 +59,16 @@ class SQLiteLoopConnection:
 
 class PostgresLoopPool:
     """psycopg's asynchronous connections in autocommit, so a read is one round trip. The pool
-    opens on first use (it needs the running loop) and replaces connections broken by an outage.
-    ``settings``: server settings each connection takes for its session when it opens."""
+    opens on first use (it needs the running loop) and replaces connections broken by an outage."""
 
-    def __init__(
-        self, url: str, *, size: int, timeout: float, name: str, settings: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, url: str, *, size: int, timeout: float, name: str) -> None:
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        session_settings = dict(settings or {})
-
-        async def configure(connection: AsyncConnection) -> None:
-            for setting, value in session_settings.items():
-                await connection.execute("SELECT set_config(%s, %s, false)", (setting, value))
-
         self._pool = AsyncConnectionPool(
             conninfo,
             min_size=1,
             max_size=size,
             timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
-            configure=configure if session_settings else None,
             open=False,
             name=name,
         )
@@ -106,9 +96,9 @@ class PostgresLoopConnection:
     run one at a time. It opens on first use, and afresh after an outage or on another event loop.
 
     asyncpg, where ``PostgresLoopPool`` has psycopg: the same one-statement read of the scope
-    versions cost the API 0.12 to 0.18 ms of CPU through an asyncpg connection, and 0.28 to
-    0.37 through psycopg's asynchronous connections, pooled or not (docs/benchmarks.md,
-    nineteenth round). ``settings``: server settings the connection takes for its session."""
+    versions cost the API 0.09 to 0.11 ms of CPU through it, and 0.19 through the pool
+    (``bench/driver_reads.py``; docs/benchmarks.md, nineteenth round). ``settings``: server
+    settings the connection takes for its session."""
 
     def __init__(self, url: str, *, timeout: float, settings: Mapping[str, str] | None = None) -> None:
         self._dsn, self._connect_args = asyncpg_connect_args(make_url(url))
