@@ -4,13 +4,12 @@ round trip in autocommit. Each statement is compiled once, and its columns are r
 their types, as SQLAlchemy's result would read them.
 """
 
-from collections import namedtuple
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sqlalchemy import Dialect, Engine, Select
+from sqlalchemy import Engine, Select
 
+from app.db.compiled import Compiled
 from app.db.loop_connections import PostgresLoopPool, SQLiteLoopConnection
 
 
@@ -23,55 +22,16 @@ class QuickReads(Protocol):
     async def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class _Compiled:
-    """A statement as the driver takes it, and how to read its rows back."""
-
-    sql: str
-    fixed: dict[str, Any]  # the parameters the statement itself holds
-    order: tuple[str, ...]  # the parameters' positions, for a driver that takes them in order
-    row: Callable[..., Any]
-    # (column, its processor) for the columns SQLAlchemy's result would process
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
-
-    @classmethod
-    def of(cls, statement: Select, dialect: Dialect) -> "_Compiled":
-        compiled = statement.compile(dialect=dialect)
-        columns = statement.selected_columns
-        return cls(
-            sql=str(compiled),
-            fixed=compiled.params,
-            order=tuple(compiled.positiontup or ()),
-            row=namedtuple("Row", [column.key for column in columns])._make,
-            processors=tuple(
-                (index, process)
-                for index, column in enumerate(columns)
-                if (process := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None
-            ),
-        )
-
-    def parameters(self, given: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
-        values = {**self.fixed, **given}
-        return [values[name] for name in self.order] if self.order else values
-
-    def read(self, values: tuple) -> Any:
-        values = list(values)
-        for index, process in self.processors:
-            if values[index] is not None:
-                values[index] = process(values[index])
-        return self.row(values)
-
-
 class SQLiteQuickReads:
     def __init__(self, url: str, *, timeout: float) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
         # Statements are module constants, compiled on first use.
-        self._compiled: dict[Select, _Compiled] = {}
+        self._compiled: dict[Select, Compiled] = {}
 
     async def one(self, statement: Select, parameters: Mapping[str, Any]) -> Any | None:
         compiled = self._compiled.get(statement)
         if compiled is None:
-            compiled = self._compiled[statement] = _Compiled.of(statement, self._connection.dialect)
+            compiled = self._compiled[statement] = Compiled.of(statement, self._connection.dialect)
         rows = self._connection.fetch(compiled.sql, compiled.parameters(parameters))
         return compiled.read(rows[0]) if rows else None
 
@@ -85,12 +45,12 @@ class PostgresQuickReads:
         self._pool = PostgresLoopPool(url, size=size, timeout=timeout, name="quick-reads")
         self._dialect = engine.dialect
         # Statements are module constants, compiled on first use.
-        self._compiled: dict[Select, _Compiled] = {}
+        self._compiled: dict[Select, Compiled] = {}
 
     async def one(self, statement: Select, parameters: Mapping[str, Any]) -> Any | None:
         compiled = self._compiled.get(statement)
         if compiled is None:
-            compiled = self._compiled[statement] = _Compiled.of(statement, self._dialect)
+            compiled = self._compiled[statement] = Compiled.of(statement, self._dialect)
         async with self._pool.connection() as connection:
             cursor = await connection.execute(compiled.sql, compiled.parameters(parameters))
             values = await cursor.fetchone()

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, insert, text
 from sqlmodel import Session, select
 
+from app.db import statements
 from app.domain.access import Actor
 from app.domain.scopes import unplaced_change
 from app.models import AuditEvent
@@ -65,8 +66,8 @@ def record(
         "request_id": actor.request_id,
     }
     if connection.dialect.name == "postgresql":
-        return connection.execute(
-            _RECORD_IN_TURN, values | {"scopes": change_scopes.kept(touched)}
+        return statements.execute(
+            connection, _RECORD_IN_TURN, values | {"scopes": change_scopes.kept(touched)}
         ).scalar_one()
     # SQLite's writers take turns already (BEGIN IMMEDIATE).
     event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]

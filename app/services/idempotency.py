@@ -30,6 +30,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Connection, RootTransaction, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.db import statements
 from app.models import IdempotencyRecord
 
 _TABLE = IdempotencyRecord.__table__
@@ -140,7 +141,7 @@ class IdempotencyStore:
             "response_body": self._seal(body),
         }
         try:
-            connection.execute(_ANSWERED, values)
+            statements.execute(connection, _ANSWERED, values)
             return None
         except IntegrityError:
             connection.rollback()

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
+from app.db import statements
 from app.domain import scopes
 from app.domain.access import Actor, NotAllowed, acting_organisation
 from app.domain.report_dates import reported_on_problem, review_began
@@ -83,8 +84,10 @@ def _report_and_owners(
     connection: Connection, recommendation: Recommendation | Row
 ) -> tuple[Row, list[Owner]]:
     """The report's dates and calendar, and the owners in order, of the locked ``recommendation``."""
-    rows = connection.execute(
-        _REPORT_AND_OWNERS, {"report_id": recommendation.report_id, "recommendation_id": recommendation.id}
+    rows = statements.execute(
+        connection,
+        _REPORT_AND_OWNERS,
+        {"report_id": recommendation.report_id, "recommendation_id": recommendation.id},
     ).all()
     owners = [
         Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
@@ -253,7 +256,7 @@ def record_progress(
     status_change = recommendation_rows.status_change(recommendation, status, event_on=reported_on, now=now)
     if update_id is None and connection.dialect.name == "postgresql":
         parameters = _new(values) | owner_change | status_change | (tallies.columns(counts) if counts else {})
-        update_id = connection.execute(_RECORDED[bool(counts)], parameters).scalar_one()
+        update_id = statements.execute(connection, _RECORDED[bool(counts)], parameters).scalar_one()
     else:
         if update_id is None:
             update_id = connection.execute(_INSERT_UPDATE, _new(values)).scalar_one()

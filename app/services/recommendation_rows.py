@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Row, bindparam, case, update
 from sqlmodel import Session, select
 
+from app.db import statements
 from app.domain.status import Status
 from app.errors import NotFound
 from app.models import Recommendation, RecommendationOwner
@@ -49,9 +50,9 @@ def lock(session: Session, recommendation_id: int) -> Row:
     """The recommendation's ``id``, ``report_id``, ``ref``, ``status``, ``due_date`` and
     ``last_event_on``, read with a row lock so that concurrent writers take turns; 404 when there
     is none."""
-    recommendation = (
-        session.connection().execute(_LOCKED, {"recommendation_id": recommendation_id}).one_or_none()
-    )
+    recommendation = statements.execute(
+        session.connection(), _LOCKED, {"recommendation_id": recommendation_id}
+    ).one_or_none()
     if recommendation is None:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
     return recommendation
