@@ -1,5 +1,6 @@
 """The application: ``uvicorn app.main:app`` serves it."""
 
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,7 +65,12 @@ Every error is an RFC 9457 `application/problem+json` document.
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)  # per process: each uvicorn worker runs this
+    # What the process holds once started (modules, the app, its routes and models) lives as
+    # long as it does: kept out of the collector's passes, which otherwise walk all of it at
+    # every full collection (docs/benchmarks.md, twentieth round).
+    gc.freeze()
     yield
+    gc.unfreeze()  # an application served and stopped in a process that goes on (the tests)
     await app.state.change_counter.close()
     await app.state.quick_reads.close()
     app.state.engine.dispose()
