@@ -20,6 +20,13 @@ DEFAULT_DATABASE_URL = "sqlite:///./rectrack.db"
 # At 1 ms, the 90/10 read/write mix at scale L answered about 8% more requests a second on
 # SQLite and the writes alone about as many or more (docs/benchmarks.md, tenth round).
 GIL_SWITCH_INTERVAL_S = 0.001
+# How many more container objects than were freed a process makes before the collector's
+# youngest pass (Python's default: 700). An answer computed again after a write (a list, a
+# summary) holds thousands alive while it is built, and at 700 each was walked in pass after
+# pass while it lived: in the 90/10 mix at scale L on PostgreSQL the collector took 129 to 176
+# ms of every 10 s in 350 to 440 passes; at 10,000, 2 ms in one (docs/benchmarks.md, twentieth
+# round). Most objects are freed by their reference counts long before.
+YOUNG_OBJECTS_A_COLLECTION = 10_000
 
 
 class Settings(BaseSettings):
@@ -83,6 +90,7 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
     # Browser sessions (the dashboard's sign-in): how long one lasts, and whether to believe a
     # proxy's X-Forwarded-Proto when deciding that the browser reached us over HTTPS.
     session_hours: int = Field(default=8, ge=1, le=24 * 30)

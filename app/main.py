@@ -36,7 +36,7 @@ from app.api.routes import (
 )
 from app.api.writes import claims_its_key_of, quick_write_of
 from app.clock import Clock
-from app.config import GIL_SWITCH_INTERVAL_S, Settings, get_settings
+from app.config import GIL_SWITCH_INTERVAL_S, YOUNG_OBJECTS_A_COLLECTION, Settings, get_settings
 from app.db.change_counter import create_change_counter
 from app.db.engine import create_db_engine
 from app.db.loop_writes import create_loop_writes
@@ -69,13 +69,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # long as it does: kept out of the collector's passes, which otherwise walk all of it at
     # every full collection (docs/benchmarks.md, twentieth round).
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS_A_COLLECTION, *thresholds[1:])
     yield
-    gc.unfreeze()  # an application served and stopped in a process that goes on (the tests)
     await app.state.change_counter.close()
     await app.state.quick_reads.close()
     app.state.engine.dispose()
     await app.state.loop_writes.dispose()
     flush_logs()  # the access lines of the last loop turn
+    # As they were, for a process that goes on after the application (the tests' does).
+    gc.set_threshold(*thresholds)
+    gc.unfreeze()
 
 
 def _document_problems_as_problem_json(app: FastAPI) -> None:

@@ -1,5 +1,6 @@
 """Liveness, readiness, metrics and logs: what an operator watches."""
 
+import gc
 import json
 import logging
 import sys
@@ -7,7 +8,7 @@ import sys
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import GIL_SWITCH_INTERVAL_S
+from app.config import GIL_SWITCH_INTERVAL_S, YOUNG_OBJECTS_A_COLLECTION
 from app.db.migrations import head_revision
 
 
@@ -66,3 +67,13 @@ def test_a_serving_process_hands_the_gil_to_a_waiting_writer_within_a_millisecon
             assert sys.getswitchinterval() == pytest.approx(GIL_SWITCH_INTERVAL_S) == 0.001
     finally:
         sys.setswitchinterval(before)
+
+
+def test_a_serving_process_keeps_what_it_started_with_out_of_the_collectors_passes(app):
+    before = gc.get_threshold()
+    with TestClient(app):  # runs the lifespan, as every uvicorn worker does
+        assert gc.get_freeze_count() > 0  # the modules and the app at least
+        assert gc.get_threshold() == (YOUNG_OBJECTS_A_COLLECTION, *before[1:])
+        assert before[0] < YOUNG_OBJECTS_A_COLLECTION
+    # given back when the application stops: the process (these tests') goes on
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before
