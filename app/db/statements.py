@@ -3,7 +3,7 @@
 A progress update on PostgreSQL is a handful of Core statements on the event loop
 (``app.db.loop_writes``). Through SQLAlchemy's execution each paid for its machinery (a cache
 key, an execution context, a cursor adapter, a result) about as much as asyncpg's own round
-trip: in a profile of (f) on PostgreSQL SQLAlchemy's frames were 27 % of the API's samples
+trip: in profiles of (f) on PostgreSQL SQLAlchemy's frames held 27 to 29 % of the API's samples
 (docs/benchmarks.md, twentieth round). Here a statement is compiled once for the connection's
 dialect (``app.db.compiled``) and asyncpg runs it as a prepared statement of its own cache,
 in the transaction SQLAlchemy began, its errors raised as SQLAlchemy raises them. Every other
@@ -12,6 +12,7 @@ connection (SQLite, psycopg in a worker thread) runs it through SQLAlchemy.
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Dialect, Executable
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
@@ -50,8 +51,9 @@ class Rows:
         return self.one()[0]
 
 
-# Statements are module constants: compiled once for each dialect and set of columns given.
-_compiled: dict[tuple[Dialect, Executable, frozenset[str]], Compiled] = {}
+# Statements are module constants: compiled once for each engine's dialect (kept while the
+# engine is) and set of columns given.
+_compiled: WeakKeyDictionary[Dialect, dict[tuple[Executable, frozenset[str]], Compiled]] = WeakKeyDictionary()
 
 
 def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> Result:
@@ -59,10 +61,15 @@ def execute(connection: Connection, statement: Executable, parameters: Mapping[s
     if connection.dialect.driver != "asyncpg":
         return connection.execute(statement, parameters)
     dialect = connection.dialect
-    cache_key = (dialect, statement, frozenset(parameters))
-    compiled = _compiled.get(cache_key)
+    compiled_for_dialect = _compiled.get(dialect)
+    if compiled_for_dialect is None:
+        compiled_for_dialect = _compiled[dialect] = {}
+    cache_key = (statement, frozenset(parameters))
+    compiled = compiled_for_dialect.get(cache_key)
     if compiled is None:
-        compiled = _compiled[cache_key] = Compiled.of(statement, dialect, column_keys=list(parameters))
+        compiled = compiled_for_dialect[cache_key] = Compiled.of(
+            statement, dialect, column_keys=list(parameters)
+        )
     arguments = compiled.parameters(parameters)
     if not connection.in_transaction():
         connection.begin()  # as SQLAlchemy's execution begins one
