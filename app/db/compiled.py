@@ -2,9 +2,10 @@
 its parameters bound and its rows read back by their types, as SQLAlchemy would."""
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Dialect, Executable
 
@@ -69,3 +70,22 @@ class Compiled:
             if values[index] is not None:
                 values[index] = process(values[index])
         return self.row(values)
+
+
+# Statements are module constants: each is compiled once for each engine's dialect (kept while
+# the engine is) and set of columns given.
+_COMPILED: WeakKeyDictionary[Dialect, dict[tuple[Executable, frozenset[str]], Compiled]] = WeakKeyDictionary()
+
+
+def compiled_once(statement: Executable, dialect: Dialect, column_keys: Iterable[str] = ()) -> Compiled:
+    """``statement`` compiled for ``dialect`` (``Compiled.of``), the first time it is asked for."""
+    for_dialect = _COMPILED.get(dialect)
+    if for_dialect is None:
+        for_dialect = _COMPILED[dialect] = {}
+    keys = frozenset(column_keys)
+    found = for_dialect.get((statement, keys))
+    if found is None:
+        found = for_dialect[(statement, keys)] = Compiled.of(
+            statement, dialect, column_keys=list(keys) or None
+        )
+    return found

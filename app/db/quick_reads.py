@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, Select
 
-from app.db.compiled import Compiled
+from app.db.compiled import compiled_once
 from app.db.loop_connections import PostgresLoopPool, SQLiteLoopConnection
 
 
@@ -25,13 +25,9 @@ class QuickReads(Protocol):
 class SQLiteQuickReads:
     def __init__(self, url: str, *, timeout: float) -> None:
         self._connection = SQLiteLoopConnection(url, timeout=timeout)
-        # Statements are module constants, compiled on first use.
-        self._compiled: dict[Select, Compiled] = {}
 
     async def one(self, statement: Select, parameters: Mapping[str, Any]) -> Any | None:
-        compiled = self._compiled.get(statement)
-        if compiled is None:
-            compiled = self._compiled[statement] = Compiled.of(statement, self._connection.dialect)
+        compiled = compiled_once(statement, self._connection.dialect)
         rows = self._connection.fetch(compiled.sql, compiled.parameters(parameters))
         return compiled.read(rows[0]) if rows else None
 
@@ -44,13 +40,9 @@ class PostgresQuickReads:
         url = engine.url.render_as_string(hide_password=False)
         self._pool = PostgresLoopPool(url, size=size, timeout=timeout, name="quick-reads")
         self._dialect = engine.dialect
-        # Statements are module constants, compiled on first use.
-        self._compiled: dict[Select, Compiled] = {}
 
     async def one(self, statement: Select, parameters: Mapping[str, Any]) -> Any | None:
-        compiled = self._compiled.get(statement)
-        if compiled is None:
-            compiled = self._compiled[statement] = Compiled.of(statement, self._dialect)
+        compiled = compiled_once(statement, self._dialect)
         async with self._pool.connection() as connection:
             cursor = await connection.execute(compiled.sql, compiled.parameters(parameters))
             values = await cursor.fetchone()

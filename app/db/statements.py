@@ -12,13 +12,12 @@ connection (SQLite, psycopg in a worker thread) runs it through SQLAlchemy.
 
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import Connection, Executable
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 from sqlalchemy.util import await_only
 
-from app.db.compiled import Compiled
+from app.db.compiled import compiled_once
 
 
 class Result(Protocol):
@@ -51,25 +50,11 @@ class Rows:
         return self.one()[0]
 
 
-# Statements are module constants: compiled once for each engine's dialect (kept while the
-# engine is) and set of columns given.
-_compiled: WeakKeyDictionary[Dialect, dict[tuple[Executable, frozenset[str]], Compiled]] = WeakKeyDictionary()
-
-
 def execute(connection: Connection, statement: Executable, parameters: Mapping[str, Any]) -> Result:
     """``statement`` with ``parameters`` in ``connection``'s transaction (begun if none is)."""
     if connection.dialect.driver != "asyncpg":
         return connection.execute(statement, parameters)
-    dialect = connection.dialect
-    compiled_for_dialect = _compiled.get(dialect)
-    if compiled_for_dialect is None:
-        compiled_for_dialect = _compiled[dialect] = {}
-    cache_key = (statement, frozenset(parameters))
-    compiled = compiled_for_dialect.get(cache_key)
-    if compiled is None:
-        compiled = compiled_for_dialect[cache_key] = Compiled.of(
-            statement, dialect, column_keys=list(parameters)
-        )
+    compiled = compiled_once(statement, connection.dialect, column_keys=parameters)
     arguments = compiled.parameters(parameters)
     if not connection.in_transaction():
         connection.begin()  # as SQLAlchemy's execution begins one
