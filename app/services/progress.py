@@ -1,10 +1,11 @@
 """Progress updates and evidence: the only way statuses change."""
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, update
+from sqlalchemy import Connection, FromClause, Row, bindparam, func, insert, update
 from sqlmodel import Session, select
 
 from app.db import statements
@@ -40,6 +41,7 @@ _ORGANISATION = Organisation.__table__
 _UPDATE = ProgressUpdate.__table__
 _EVIDENCE = EvidenceLink.__table__
 _REPORT = Report.__table__
+_RECOMMENDATION = Recommendation.__table__
 
 
 class Owner(NamedTuple):
@@ -52,32 +54,56 @@ class Owner(NamedTuple):
     last_reported_on: date | None
 
 
-# The dates a recommendation's progress is checked against, the calendar its tallies count in,
-# and its owners in order, one row an owner: one round trip where it took two (docs/benchmarks.md,
-# sixteenth round). Read after the recommendation is locked, in a statement of its own: on
-# PostgreSQL a statement sees what was committed before it began, so these are as the writer
-# before this one left them (joined to the lock's statement, they were as they stood before the
-# lock was waited for, and the tallies counted wrong).
-_REPORT_AND_OWNERS = (
-    select(
-        _REPORT.c.review_start_date,
-        _REPORT.c.published_date,
-        _REPORT.c.received_date,
-        _REPORT.c.calendar,
-        _ORGANISATION.c.id.label("organisation_id"),
-        _ORGANISATION.c.code.label("organisation_code"),
-        _OWNER.c.id.label("owner_id"),
-        _OWNER.c.status.label("owner_status"),
-        _OWNER.c.last_reported_on,
-    )
-    .select_from(
-        _REPORT.outerjoin(_OWNER, _OWNER.c.recommendation_id == bindparam("recommendation_id")).outerjoin(
+_REPORT_COLUMNS = (
+    _REPORT.c.review_start_date,
+    _REPORT.c.published_date,
+    _REPORT.c.received_date,
+    _REPORT.c.calendar,
+)
+_OWNER_COLUMNS = (
+    _ORGANISATION.c.id.label("organisation_id"),
+    _ORGANISATION.c.code.label("organisation_code"),
+    _OWNER.c.id.label("owner_id"),
+    _OWNER.c.status.label("owner_status"),
+    _OWNER.c.last_reported_on,
+)
+
+
+def _owners_joined(recommendation_id) -> Callable[[FromClause], FromClause]:
+    def joined(left: FromClause) -> FromClause:
+        return left.outerjoin(_OWNER, _OWNER.c.recommendation_id == recommendation_id).outerjoin(
             _ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id
         )
-    )
+
+    return joined
+
+
+# The recommendation locked, with the dates its progress is checked against, the calendar its
+# tallies count in and its owners in order, one row an owner: one round trip where it took two
+# (docs/benchmarks.md, twenty-first round). When a writer committed while this one waited for
+# the lock, the report and the owners are read again (``_REPORT_AND_OWNERS``), after it.
+_LOCKED_WITH_OWNERS = recommendation_rows.locked_with(
+    (*_REPORT_COLUMNS, *_OWNER_COLUMNS),
+    lambda recommendation: _owners_joined(_RECOMMENDATION.c.id)(
+        recommendation.join(_REPORT, _REPORT.c.id == _RECOMMENDATION.c.report_id)
+    ),
+).order_by(_OWNER.c.position)
+# The same, but the lock: read in a statement of its own once the lock is held, it sees what the
+# writer before this one committed.
+_REPORT_AND_OWNERS = (
+    select(*_REPORT_COLUMNS, *_OWNER_COLUMNS)
+    .select_from(_owners_joined(bindparam("recommendation_id"))(_REPORT))
     .where(_REPORT.c.id == bindparam("report_id"))
     .order_by(_OWNER.c.position)
 )
+
+
+def _owners(rows: list[Row]) -> list[Owner]:
+    return [
+        Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
+        for r in rows
+        if r.owner_id is not None
+    ]
 
 
 def _report_and_owners(
@@ -89,12 +115,17 @@ def _report_and_owners(
         _REPORT_AND_OWNERS,
         {"report_id": recommendation.report_id, "recommendation_id": recommendation.id},
     ).all()
-    owners = [
-        Owner(r.organisation_id, r.organisation_code, r.owner_id, r.owner_status, r.last_reported_on)
-        for r in rows
-        if r.owner_id is not None
-    ]
-    return rows[0], owners
+    return rows[0], _owners(rows)
+
+
+def _lock_with_owners(connection: Connection, recommendation_id: int) -> tuple[Row, Row, list[Owner]]:
+    """The recommendation, locked (``recommendation_rows.lock``), its report's dates and calendar,
+    and its owners in order, as they stand once the lock is held."""
+    rows = recommendation_rows.lock_with(connection, _LOCKED_WITH_OWNERS, recommendation_id)
+    locked = rows[0]
+    if recommendation_rows.waited_for_a_writer(locked):
+        return locked, *_report_and_owners(connection, locked)
+    return locked, locked, _owners(rows)
 
 
 def acting_owner(
@@ -202,8 +233,7 @@ def record_progress(
     if reported_on > today:
         raise InvalidInput(f"reported_on {reported_on} is in the future (today is {today}).")
     connection = session.connection()
-    recommendation = recommendation_rows.lock(session, recommendation_id)
-    report, owners = _report_and_owners(connection, recommendation)
+    recommendation, report, owners = _lock_with_owners(connection, recommendation_id)
     began = review_began(report.review_start_date, report.published_date, report.received_date)
     if problem := reported_on_problem(reported_on, began):
         raise InvalidInput(f"{problem}.", code="implausible_date")
@@ -305,9 +335,9 @@ def list_progress_updates(
 def add_evidence(
     session: Session, *, actor: Actor, recommendation_id: int, data: EvidenceLinkCreate, now: datetime
 ) -> EvidenceLinkPublic:
-    recommendation = recommendation_rows.lock(session, recommendation_id)
+    recommendation, _, owners = _lock_with_owners(session.connection(), recommendation_id)
     organisation = acting_owner(
-        session, actor=actor, recommendation=recommendation, code=data.organisation_code
+        session, actor=actor, recommendation=recommendation, code=data.organisation_code, owners=owners
     )
     if data.progress_update_id is not None:
         cited = session.get(ProgressUpdate, data.progress_update_id)

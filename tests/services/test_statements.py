@@ -65,6 +65,7 @@ def test_rows_read_directly_are_sqlalchemys_rows(settings, database, seeded):
         ).one()
     asked = [
         (recommendation_rows._LOCKED, {"recommendation_id": recommendation_id}),
+        (progress._LOCKED_WITH_OWNERS, {"recommendation_id": recommendation_id}),
         (progress._REPORT_AND_OWNERS, {"recommendation_id": recommendation_id, "report_id": report_id}),
     ]
 
