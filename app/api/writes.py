@@ -36,6 +36,7 @@ from app.db.engine import WriteTurnTaken
 from app.db.loop_writes import LoopWrites
 from app.domain.access import Actor
 from app.errors import AppError
+from app.services import audit
 from app.services.idempotency import Claim, IdempotencyStore, Outcome
 
 PENDING_CLAIM = "pending_idempotency_claim"  # the scope's state: set by IdempotencyMiddleware
@@ -63,9 +64,17 @@ class PendingClaim:
         """The transaction on ``connection`` for the write and its answer (``keep``)."""
         return self.store.begin(connection, now=self.now)
 
-    def keep(self, connection: Connection, status: int, raw_headers: list, body: bytes) -> Claim | None:
-        """The key claimed with this answer in the open transaction (None: commit it), or its
-        first answer, the transaction rolled back (``Outcome.NEW``: the key is free again)."""
+    def keep(
+        self,
+        connection: Connection,
+        status: int,
+        raw_headers: list,
+        body: bytes,
+        event: audit.HeldEvent | None = None,
+    ) -> Claim | None:
+        """The key claimed with this answer in the open transaction (None: commit it), with the
+        write's audit ``event`` if it was held back; or the key's first answer, the transaction
+        rolled back (``Outcome.NEW``: the key is free again)."""
         return self.store.keep_new(
             connection,
             scope=self.scope,
@@ -75,6 +84,7 @@ class PendingClaim:
             status=status,
             headers=kept_headers(raw_headers),
             body=body.decode("utf-8", errors="replace"),
+            event=event.parameters if event is not None else None,
         )
 
 
@@ -192,14 +202,19 @@ def _write_once(
     status_code: int,
 ) -> Response:
     """The write, then its key claimed with its answer in the same transaction (one statement,
-    where a claim first and its answer afterwards took two), committed together. A key taken
-    first (a retry, on the unique key) rolls the write back and answers as the first did."""
+    where a claim first and its answer afterwards took two, and on PostgreSQL the write's audit
+    event in it too), committed together. A key taken first (a retry, on the unique key) rolls
+    the write back and answers as the first did."""
     while True:
         transaction = pending.begin(connection)
+        held = audit.HeldEvent()
         try:
             # The service's commit does not end the transaction; this function commits it.
             with Session(
-                bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only"
+                bind=connection,
+                expire_on_commit=False,
+                join_transaction_mode="rollback_only",
+                info={audit.HELD_IN: held},
             ) as session:
                 response = rendered(work(session), status_code)
         except AppError as refused:
@@ -213,7 +228,7 @@ def _write_once(
             return response if taken is None else answer_to_taken_key(request, taken)
         if not transaction.is_active:  # the work ended the transaction: commit nothing
             raise RuntimeError("the write ended the transaction that is to hold its Idempotency-Key")
-        taken = pending.keep(connection, response.status_code, response.raw_headers, response.body)
+        taken = pending.keep(connection, response.status_code, response.raw_headers, response.body, held)
         if taken is None:
             connection.commit()
             return response

@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, bindparam, insert, text
+from sqlalchemy import BindParameter, Connection, TextClause, bindparam, insert, text
 from sqlmodel import Session, select
 
 from app.db import statements
@@ -43,13 +43,16 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     scopes: Iterable[str] | None = None,
-) -> int:
+) -> int | None:
     """Append an audit event, and answer its id; it commits (or rolls back) with the write it
     describes.
 
     Core statements on the session's connection, not an ORM object: every write makes one.
     ``scopes`` are the scopes the write touches (``app.services.change_scopes``); they move on
     to the event's id. Left out, they follow ``app.domain.scopes.unplaced_change``.
+
+    In a session that holds its events back (``HeldEvent``) the event is written later, by the
+    statement that ends the transaction, and its id is not known here (None).
     """
     touched = unplaced_change(entity) if scopes is None else frozenset(scopes)
     connection = session.connection()
@@ -66,9 +69,12 @@ def record(
         "request_id": actor.request_id,
     }
     if connection.dialect.name == "postgresql":
-        return statements.execute(
-            connection, _RECORD_IN_TURN, values | {"scopes": change_scopes.kept(touched)}
-        ).scalar_one()
+        parameters = values | {"scopes": change_scopes.kept(touched)}
+        held: HeldEvent | None = session.info.get(HELD_IN)
+        if held is not None:
+            held.hold(connection, parameters)
+            return None
+        return _write_in_turn(connection, parameters)
     # SQLite's writers take turns already (BEGIN IMMEDIATE).
     event_id = connection.execute(_INSERT_EVENT, values).inserted_primary_key[0]
     change_scopes.touch(connection, touched, event_id)
@@ -84,8 +90,15 @@ _COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "id")
 # id, which the insert's reading of ``feed`` ensures. Lock, event and scopes in one statement:
 # one round trip where they took three (docs/benchmarks.md, sixteenth round).
 _FEED_LOCK = 73012018
-_RECORD_IN_TURN = text(
-    f"""WITH feed AS MATERIALIZED (SELECT pg_advisory_xact_lock({_FEED_LOCK})),
+_EVENT_PARAMETERS = tuple(bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _COLUMNS)
+
+
+def in_turn(then: str, *parameters: BindParameter) -> TextClause:
+    """The statement that appends an event in its turn (its parameters are ``record``'s and the
+    scopes'), ending in ``then``: ``SELECT id FROM event``, or a statement of another table that
+    reads ``event`` so that it runs once the event is in."""
+    return text(
+        f"""WITH feed AS MATERIALIZED (SELECT pg_advisory_xact_lock({_FEED_LOCK})),
 event AS (
     INSERT INTO audit_event ({", ".join(_COLUMNS)})
     SELECT {", ".join(f":{name}" for name in _COLUMNS)} FROM feed
@@ -96,8 +109,34 @@ touched AS (
     SELECT scope, event.id FROM event, unnest(CAST(:scopes AS varchar[])) AS scope
     {change_scopes.ON_CONFLICT_MOVE_ON}
 )
-SELECT id FROM event"""
-).bindparams(*(bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _COLUMNS))
+{then}"""
+    ).bindparams(*_EVENT_PARAMETERS, *parameters)
+
+
+_RECORD_IN_TURN = in_turn("SELECT id FROM event")
+
+
+def _write_in_turn(connection: Connection, parameters: dict) -> int:
+    return statements.execute(connection, _RECORD_IN_TURN, parameters).scalar_one()
+
+
+HELD_IN = "held_audit_event"  # a session's ``info``: the ``HeldEvent`` its events wait in
+
+
+class HeldEvent:
+    """A transaction's last audit event on PostgreSQL, held back to be written by the statement
+    that ends the transaction (``in_turn``): an Idempotency-Key's answer (app.api.writes). One
+    round trip fewer, and the change feed's lock, taken by that statement, is held until COMMIT
+    for one round trip instead of three. An earlier event of the same transaction is written
+    when the next one is held, in its turn."""
+
+    def __init__(self) -> None:
+        self.parameters: dict | None = None  # ``in_turn``'s parameters for the held event
+
+    def hold(self, connection: Connection, parameters: dict) -> None:
+        if self.parameters is not None:
+            _write_in_turn(connection, self.parameters)
+        self.parameters = parameters
 
 
 def list_changes(session: Session, *, after: int, limit: int) -> list[AuditEvent]:

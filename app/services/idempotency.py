@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.db import statements
 from app.models import IdempotencyRecord
+from app.services import audit
 
 _TABLE = IdempotencyRecord.__table__
 
@@ -60,6 +61,24 @@ class Claim:
 _PURGE = delete(_TABLE).where(_TABLE.c.created_at < bindparam("expired_before"))
 _CLAIM = insert(_TABLE).values(state="in_progress").returning(_TABLE.c.id)
 _ANSWERED = insert(_TABLE).values(state="done")
+_ANSWER_COLUMNS = (
+    "scope",
+    "key",
+    "request_hash",
+    "created_at",
+    "response_status",
+    "response_headers",
+    "response_body",
+)
+# PostgreSQL: the write's audit event held back (``audit.HeldEvent``), then the key with its answer,
+# in one statement: one round trip where they took two (docs/benchmarks.md, twenty-first round).
+# The key is inserted after the event, so after the change feed's lock, as it was in two: a retry
+# waiting on the key holds no lock its first request waits for.
+_ANSWERED_AFTER_EVENT = audit.in_turn(
+    f"""INSERT INTO idempotency_record ({", ".join(_ANSWER_COLUMNS)}, state)
+SELECT {", ".join(f":{name}" for name in _ANSWER_COLUMNS)}, 'done' FROM event""",
+    *(bindparam(name, type_=_TABLE.c[name].type) for name in _ANSWER_COLUMNS),
+)
 _EXISTING = select(_TABLE).where(_TABLE.c.scope == bindparam("scope"), _TABLE.c.key == bindparam("key"))
 _COMPLETE = update(_TABLE).where(_TABLE.c.id == bindparam("record_id")).values(state="done")
 
@@ -124,9 +143,11 @@ class IdempotencyStore:
         status: int,
         headers: dict,
         body: str,
+        event: dict | None = None,
     ) -> Claim | None:
         """The key claimed with its answer in the open transaction on ``connection``, in one
-        statement, for the caller to commit with the write (None). When the key was taken first,
+        statement (with the write's audit event held back for it, ``event``: its parameters), for
+        the caller to commit with the write (None). When the key was taken first,
         the transaction is rolled back, the write with it, and the answer is the key's first
         answer or its refusal; or ``NEW`` when the record that held the key has been purged
         since, for the caller to write again. A retry of a write still running waits here, on
@@ -141,7 +162,10 @@ class IdempotencyStore:
             "response_body": self._seal(body),
         }
         try:
-            statements.execute(connection, _ANSWERED, values)
+            if event is None:
+                statements.execute(connection, _ANSWERED, values)
+            else:
+                statements.execute(connection, _ANSWERED_AFTER_EVENT, event | values)
             return None
         except IntegrityError:
             connection.rollback()
