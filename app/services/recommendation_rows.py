@@ -52,12 +52,7 @@ def lock(session: Session, recommendation_id: int) -> Row:
     """The recommendation's ``id``, ``report_id``, ``ref``, ``status``, ``due_date`` and
     ``last_event_on``, read with a row lock so that concurrent writers take turns; 404 when there
     is none."""
-    recommendation = statements.execute(
-        session.connection(), _LOCKED, {"recommendation_id": recommendation_id}
-    ).one_or_none()
-    if recommendation is None:
-        raise NotFound(f"Recommendation {recommendation_id} does not exist.")
-    return recommendation
+    return lock_with(session.connection(), _LOCKED, recommendation_id)[0]
 
 
 def locked_with(columns: Iterable[ColumnElement], joined: Callable[[FromClause], FromClause]) -> Select:
@@ -80,8 +75,8 @@ def locked_with(columns: Iterable[ColumnElement], joined: Callable[[FromClause],
 
 
 def lock_with(connection: Connection, statement: Select, recommendation_id: int) -> list[Row]:
-    """The rows of ``statement``, one of ``locked_with``'s, for ``recommendation_id``, taking its
-    lock; 404 when there is no such recommendation."""
+    """The rows of ``statement`` (``lock``'s or one of ``locked_with``'s) for
+    ``recommendation_id``, taking its lock; 404 when there is no such recommendation."""
     rows = statements.execute(connection, statement, {"recommendation_id": recommendation_id}).all()
     if not rows:
         raise NotFound(f"Recommendation {recommendation_id} does not exist.")
