@@ -1,7 +1,6 @@
 """Progress updates and evidence: the only way statuses change."""
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -69,13 +68,12 @@ _OWNER_COLUMNS = (
 )
 
 
-def _owners_joined(recommendation_id) -> Callable[[FromClause], FromClause]:
-    def joined(left: FromClause) -> FromClause:
-        return left.outerjoin(_OWNER, _OWNER.c.recommendation_id == recommendation_id).outerjoin(
-            _ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id
-        )
-
-    return joined
+def _with_owners(left: FromClause, recommendation_id) -> FromClause:
+    """``left`` joined to the owners of ``recommendation_id`` (a column or a parameter) and their
+    organisations."""
+    return left.outerjoin(_OWNER, _OWNER.c.recommendation_id == recommendation_id).outerjoin(
+        _ORGANISATION, _ORGANISATION.c.id == _OWNER.c.organisation_id
+    )
 
 
 # The recommendation locked, with the dates its progress is checked against, the calendar its
@@ -84,15 +82,15 @@ def _owners_joined(recommendation_id) -> Callable[[FromClause], FromClause]:
 # the lock, the report and the owners are read again (``_REPORT_AND_OWNERS``), after it.
 _LOCKED_WITH_OWNERS = recommendation_rows.locked_with(
     (*_REPORT_COLUMNS, *_OWNER_COLUMNS),
-    lambda recommendation: _owners_joined(_RECOMMENDATION.c.id)(
-        recommendation.join(_REPORT, _REPORT.c.id == _RECOMMENDATION.c.report_id)
+    lambda recommendation: _with_owners(
+        recommendation.join(_REPORT, _REPORT.c.id == _RECOMMENDATION.c.report_id), _RECOMMENDATION.c.id
     ),
 ).order_by(_OWNER.c.position)
 # The same, but the lock: read in a statement of its own once the lock is held, it sees what the
 # writer before this one committed.
 _REPORT_AND_OWNERS = (
     select(*_REPORT_COLUMNS, *_OWNER_COLUMNS)
-    .select_from(_owners_joined(bindparam("recommendation_id"))(_REPORT))
+    .select_from(_with_owners(_REPORT, bindparam("recommendation_id")))
     .where(_REPORT.c.id == bindparam("report_id"))
     .order_by(_OWNER.c.position)
 )
