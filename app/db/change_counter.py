@@ -156,7 +156,13 @@ class CoalescedReads:
 # every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
 # docs/benchmarks.md, eighteenth round). Planned for the table as it is at each read instead:
 # the statement is small, and its planning costs little beside the round trip.
-PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan"}
+#
+# Looked up by primary key, never scanned: the names asked for together (a list's dozens of
+# recommendations among them) come to fifty or more, and for such a list the planner prefers a
+# sequential scan once the table holds some thousands of rows, matching every row against
+# every name: 0.8 ms a read where looking each name up costs 0.13 (docs/benchmarks.md,
+# twenty-second round). This connection runs no other statement.
+PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan", "enable_seqscan": "off"}
 
 
 class PostgresChangeCounter:

@@ -13,7 +13,7 @@ from app.db.migrations import upgrade
 from app.db.sessions import session_scope
 from app.domain.access import SYSTEM
 from app.errors import DatabaseUnavailable
-from app.services import audit
+from app.services import audit, change_scopes
 
 
 def _read_around_a_write(url: str) -> tuple[int, int, int]:
@@ -97,14 +97,14 @@ def test_the_counters_connection_carries_the_urls_settings_and_its_own(fresh_dat
         try:
             rows = await counter._connection.fetch(
                 "SELECT current_setting('application_name'), current_setting('jit'), "
-                "current_setting('plan_cache_mode')"
+                "current_setting('plan_cache_mode'), current_setting('enable_seqscan')"
             )
             return tuple(rows[0])
         finally:
             await counter.close()
 
     try:
-        assert asyncio.run(scenario()) == ("rectrack-counter", "off", "force_custom_plan")
+        assert asyncio.run(scenario()) == ("rectrack-counter", "off", "force_custom_plan", "off")
     finally:
         engine.dispose()
 
@@ -257,3 +257,41 @@ def test_a_failed_query_fails_its_readers_and_the_next_read_queries_again():
 
     # A second event loop (the tests' clients make several): the reads start afresh on it.
     assert asyncio.run(on_another_loop()) == query.started
+
+
+VERSIONS = change_scopes.versions_sql(0, dialect="postgresql", array_parameter="$1")
+
+
+def test_the_versions_are_looked_up_by_key_however_many_are_asked_for(fresh_database_url):
+    """Fifty-odd names against some thousands of analysed rows: where the planner would match
+    every row against every name (a sequential scan), the counter looks each name up."""
+    if not fresh_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite looks IN lists up by key")
+    upgrade(fresh_database_url)
+    engine = create_db_engine(Settings(database_url=fresh_database_url))
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO scope_version (scope, version) "
+            "SELECT 'recommendation:' || n, n FROM generate_series(1, 9000) AS n"
+        )
+        connection.exec_driver_sql("ANALYZE scope_version")
+    counter = create_change_counter(engine)
+    asked = sorted(
+        {"everything", "figures", "organisations", *(f"recommendation:{n * 97}" for n in range(1, 55))}
+    )
+
+    async def scenario() -> tuple[int, str]:
+        try:
+            tag = await counter.read(asked)
+            plan = await counter._connection.fetch("EXPLAIN " + VERSIONS, asked)
+            return tag, "\n".join(row[0] for row in plan)
+        finally:
+            await counter.close()
+
+    try:
+        tag, plan = asyncio.run(scenario())
+    finally:
+        engine.dispose()
+    assert tag == 54 * 97  # the newest of those asked about
+    assert "scope_version" in plan
+    assert "Seq Scan on scope_version" not in plan, plan
