@@ -149,20 +149,20 @@ class CoalescedReads:
                 self._start()
 
 
-# asyncpg prepares every statement it runs, and PostgreSQL may then keep one plan for it.
-# ``scope_version`` grows from nothing with the writes themselves: the plan it kept while the
-# table was nearly empty, a sequential scan, stayed on each connection until autovacuum
-# analysed the table, a minute or more of writes later, and by then read thousands of rows on
-# every poll (7 to 12 ms a read in the first round of the read/write mix at scale L,
-# docs/benchmarks.md, eighteenth round). Planned for the table as it is at each read instead:
-# the statement is small, and its planning costs little beside the round trip.
-#
-# Looked up by primary key, never scanned: the names asked for together (a list's dozens of
-# recommendations among them) come to fifty or more, and for such a list the planner prefers a
-# sequential scan once the table holds some thousands of rows, matching every row against
-# every name: 0.8 ms a read where looking each name up costs 0.13 (docs/benchmarks.md,
-# twenty-second round). This connection runs no other statement.
-PLANNED_AT_EACH_READ = {"plan_cache_mode": "force_custom_plan", "enable_seqscan": "off"}
+# The counter's connection runs one statement, the versions, and plans it for the table as it
+# is at each read, looking names up by primary key, never scanning the table:
+# - Planned at each read: asyncpg prepares every statement it runs, and PostgreSQL may then keep
+#   one plan for it. ``scope_version`` grows from nothing with the writes themselves: the plan
+#   kept while the table was nearly empty, a sequential scan, stayed on each connection until
+#   autovacuum analysed the table, a minute or more of writes later, and by then read thousands
+#   of rows on every poll (7 to 12 ms a read in the first round of the read/write mix at scale
+#   L, docs/benchmarks.md, eighteenth round). The statement is small, and its planning costs
+#   little beside the round trip.
+# - Never scanned: the names asked for together (a list's dozens of recommendations among them)
+#   come to fifty or more, and for such a list the planner prefers a sequential scan once the
+#   table holds some thousands of rows, matching every row against every name: 0.8 ms a read
+#   where looking each name up costs 0.13 (twenty-second round).
+VERSIONS_READ_SETTINGS = {"plan_cache_mode": "force_custom_plan", "enable_seqscan": "off"}
 
 
 class PostgresChangeCounter:
@@ -170,7 +170,7 @@ class PostgresChangeCounter:
     round trip, shared by the reads asked for together (``CoalescedReads``)."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
-        self._connection = PostgresLoopConnection(url, timeout=timeout, settings=PLANNED_AT_EACH_READ)
+        self._connection = PostgresLoopConnection(url, timeout=timeout, settings=VERSIONS_READ_SETTINGS)
         self._reads = CoalescedReads(self._query)
 
     async def read(self, scopes: Iterable[str] = EVERY_WRITE) -> int:

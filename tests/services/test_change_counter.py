@@ -86,7 +86,7 @@ def test_an_unreachable_database_is_unavailable_not_an_error(database_url, tmp_p
 
 def test_the_counters_connection_carries_the_urls_settings_and_its_own(fresh_database_url):
     """As the other connections do: what the URL's ``options`` say (so a schema's ``search_path``
-    too), JIT off; and its own plan at each read."""
+    too), JIT off; and its own: a plan at each read, never a scan."""
     if not fresh_database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite's connection takes no server settings")
     url = make_url(fresh_database_url).update_query_dict({"options": "-c application_name=rectrack-counter"})
