@@ -48,7 +48,7 @@ from app.services import keys, webhook_network
 from app.services.encryption import IDEMPOTENT_ANSWERS, cipher
 from app.services.idempotency import IdempotencyStore
 from app.services.key_cache import KeyCache
-from app.services.organisation_lines import OrganisationLines
+from app.services.summaries import PortfolioParts
 
 API_PREFIX = "/api/v1"
 
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.change_counter = create_change_counter(app.state.engine)
     app.state.quick_reads = create_quick_reads(app.state.engine)
     app.state.answer_store = AnswerStore()
-    app.state.organisation_lines = OrganisationLines()  # the portfolio summary's, kept between writes
+    app.state.portfolio_parts = PortfolioParts()  # the portfolio summary's, kept between writes
     app.state.key_cache = KeyCache()
     app.state.resolve_host = webhook_network.resolve  # webhook URLs' hosts, checked at registration
     app.state.open_session = lambda: Session(bind=app.state.engine)  # for middleware, outside routes

@@ -93,12 +93,24 @@ def recommendation(recommendation_id: int) -> str:
     return f"recommendation:{recommendation_id}"
 
 
+_FIGURES_OF = "figures:"
+
+
 def report_figures(report_id: int) -> str:
-    return f"figures:report:{report_id}"
+    return f"{_FIGURES_OF}report:{report_id}"
 
 
 def organisation_figures(organisation_id: int) -> str:
-    return f"figures:organisation:{organisation_id}"
+    return f"{_FIGURES_OF}organisation:{organisation_id}"
+
+
+def figures_of(scope: str) -> tuple[str, int] | None:
+    """Whose current figures ``scope`` names: ("report", id) or ("organisation", id); None
+    for any other scope."""
+    if not scope.startswith(_FIGURES_OF):
+        return None
+    kind, _, number = scope[len(_FIGURES_OF) :].partition(":")
+    return (kind, int(number)) if number.isdecimal() else None
 
 
 def recommendation_change(
@@ -217,9 +229,7 @@ def across_reports(*, current: bool, by_status: bool) -> Scopes:
 
 def listing(answer_scopes: Iterable[str], recommendation_ids: Iterable[int]) -> Scopes:
     """What an answer reading ``LISTED`` reads once it lists ``recommendation_ids``."""
-    return frozenset(
-        {*(set(answer_scopes) - {LISTED}), *(recommendation(r) for r in recommendation_ids)}
-    )
+    return frozenset({*(set(answer_scopes) - {LISTED}), *(recommendation(r) for r in recommendation_ids)})
 
 
 def listed_tag(version: int, counter_before: int) -> int | None:

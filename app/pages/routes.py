@@ -143,9 +143,7 @@ def portfolio(request: Request, viewer: ViewerDep, session: SessionDep):
         (view, summaries.report_summary(session, report=report, as_of=viewer.as_of))
         for report, view in zip(items, reports.report_views(session, items, viewer.as_of), strict=True)
     ]
-    summary = summaries.portfolio_summary(
-        session, as_of=viewer.as_of, kept_lines=request.app.state.organisation_lines
-    )
+    summary = summaries.portfolio_summary(session, as_of=viewer.as_of, kept=request.app.state.portfolio_parts)
     return _page(request, "portfolio.html", viewer, rows=rows, total=total, summary=summary)
 
 

@@ -18,7 +18,6 @@ from app.models import (
     Organisation,
     Recommendation,
     RecommendationOwner,
-    RecommendationTally,
     Report,
     ReportActionPlanOrganisation,
 )
@@ -34,9 +33,10 @@ from app.schemas.summaries import (
     StatusCounts,
 )
 from app.services import as_of as sql
+from app.services import report_figures
 from app.services.as_of import AsOf
 from app.services.calendars import calendar_for
-from app.services.organisation_lines import OrganisationLines, in_code_order, tallied_lines
+from app.services.organisation_lines import in_code_order, kept_lines, tallied_lines
 from app.services.recommendation_detail import json_array_agg, json_fields
 
 
@@ -146,22 +146,6 @@ def _breakdown(grouped: Iterable) -> list[OrganisationBreakdown]:
             overdue=e["overdue"],
         )
         for e in breakdown.values()
-    )
-
-
-# As of today or later, the stored statuses are the statuses then, so the counts are sums over
-# the tallies (app.domain.tallies) the writes keep in step; zeros left behind are skipped.
-_RECOMMENDATION_TALLY = RecommendationTally.__table__
-
-
-def _tallied_recommendation_counts(session: Session, as_of: AsOf) -> dict:
-    tally = _RECOMMENDATION_TALLY
-    colour = sql.rag(as_of, tally.c.status, due_date=tally.c.due_date, calendar=tally.c.calendar)
-    rows = select(tally.c.status, colour.label("rag"), tally.c.n).where(tally.c.n != 0).subquery()
-    return _counts(
-        session.connection().execute(
-            select(rows.c.status, rows.c.rag, func.sum(rows.c.n)).group_by(rows.c.status, rows.c.rag)
-        )
     )
 
 
@@ -346,27 +330,40 @@ def report_summary_of(session: Session, report_id: int, *, as_of: AsOf) -> Repor
     return _report_summary_as_of_today(session.connection(), report_id, as_of)
 
 
+class PortfolioParts:
+    """The portfolio summary's parts as of today or later, kept between summaries of one
+    database (``app.state.portfolio_parts``): every organisation's line and every report's
+    figures, each brought up to date by reading again what writes touched since."""
+
+    def __init__(self) -> None:
+        self.organisations = kept_lines()
+        self.reports = report_figures.kept_figures()
+
+
 def portfolio_summary(
-    session: Session, *, as_of: AsOf, kept_lines: OrganisationLines | None = None
+    session: Session, *, as_of: AsOf, kept: PortfolioParts | None = None
 ) -> PortfolioSummary:
-    """``kept_lines``: the organisations' lines kept between summaries of this database, which
-    a summary as of today or later brings up to date instead of reading them all."""
-    if as_of.is_current:
-        connection = session.connection()
-        if kept_lines is None:
-            organisations = in_code_order(tallied_lines(connection, as_of.day).values())
-        else:
-            organisations = kept_lines.current(connection, as_of)
-        counts = _tallied_recommendation_counts(session, as_of)
-    else:
-        organisations = _organisation_breakdown(session, as_of)
-        counts = _recommendation_counts(session, as_of)
+    """As of today or later, the sum of the ``kept`` parts brought up to date (of parts read
+    whole when None); as of a past day, from the history."""
+    if not as_of.is_current:
+        return PortfolioSummary(
+            as_of=as_of.day,
+            reports=session.exec(select(func.count()).select_from(Report)).one(),
+            action_plans=_action_plan_counts(session, as_of),
+            organisations=_organisation_breakdown(session, as_of),
+            **_recommendation_counts(session, as_of),
+        )
+    kept = kept or PortfolioParts()
+    connection = session.connection()
+    lines, _ = kept.organisations.current(connection, as_of.day)
+    reports, total = kept.reports.current(connection, as_of)
+    figures = report_figures.summed(total, reports=len(reports))
     return PortfolioSummary(
         as_of=as_of.day,
-        reports=session.exec(select(func.count()).select_from(Report)).one(),
-        action_plans=_action_plan_counts(session, as_of),
-        organisations=organisations,
-        **counts,
+        reports=figures.reports,
+        action_plans=ActionPlanStateCounts(**figures.action_plans),
+        organisations=in_code_order(lines.values()),
+        **_counts(figures.recommendations),
     )
 
 

@@ -18,8 +18,7 @@ from sqlmodel import select
 from app.models import Organisation
 from app.services import tallies
 from app.services.as_of import AsOf
-from app.services.organisation_lines import OrganisationLines
-from app.services.summaries import organisation_summary, portfolio_summary
+from app.services.summaries import PortfolioParts, organisation_summary, portfolio_summary
 from tests.api.test_import import CCGS, MYHT, NEW_TRUST, post_text, report_text
 from tests.conftest import TODAY
 
@@ -167,9 +166,10 @@ class History:
         return action.__name__
 
 
-def check_tallies(session, step: str, rng: random.Random, kept: dict[date, OrganisationLines]) -> None:
-    """``kept``: each day's organisation lines, kept from step to step as the application keeps
-    them, so that lines brought up to date after a write are compared as well."""
+def check_tallies(session, step: str, rng: random.Random, kept: PortfolioParts) -> None:
+    """``kept``: the portfolio summary's parts (organisation lines, report figures), kept from
+    step to step as the application keeps them, so that parts brought up to date after a write
+    are compared as well as parts read whole."""
     connection = session.connection()
     assert tallies.stored(connection) == tallies.recount(connection), f"after {step}"
     # A few organisations a step (every one of them is checked in the course of a history).
@@ -180,9 +180,8 @@ def check_tallies(session, step: str, rng: random.Random, kept: dict[date, Organ
         assert summed.is_current and not from_history.is_current
         expected = portfolio_summary(session, as_of=from_history)
         assert portfolio_summary(session, as_of=summed) == expected, f"after {step}, as of {day}"
-        lines = kept.setdefault(day, OrganisationLines())
-        assert portfolio_summary(session, as_of=summed, kept_lines=lines) == expected, (
-            f"after {step}, as of {day}, from the kept lines"
+        assert portfolio_summary(session, as_of=summed, kept=kept) == expected, (
+            f"after {step}, as of {day}, from the kept parts"
         )
         for organisation in rng.sample(organisations, 3):
             assert organisation_summary(session, organisation=organisation, as_of=summed) == (
@@ -195,7 +194,7 @@ def check_tallies(session, step: str, rng: random.Random, kept: dict[date, Organ
 def test_the_tallies_equal_a_count_from_scratch_after_every_write(seed, client, seeded, session):
     rng = random.Random(seed)
     history = History(client, rng)
-    kept: dict[date, OrganisationLines] = {}
+    kept = PortfolioParts()
     check_tallies(session, "the seed", rng, kept)
     for number in range(25):
         step = history.step()
@@ -203,7 +202,7 @@ def test_the_tallies_equal_a_count_from_scratch_after_every_write(seed, client, 
 
 
 def test_the_portfolio_summary_answered_is_the_one_the_history_gives(client, seeded, session):
-    """After every write: the application brings its kept organisation lines up to date."""
+    """After every write: the application brings its kept parts up to date."""
     history = History(client, random.Random(99))
     for number in range(15):
         step = history.step()

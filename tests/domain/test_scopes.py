@@ -224,3 +224,27 @@ def test_whatever_moves_the_deadlines_moves_the_figures(counts_moved, done_moved
         recommendation_id=1, report_id=1, owner_ids=owners, counts_moved=counts_moved, done_moved=done_moved
     )
     assert DEADLINES not in touched or FIGURES in touched
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        (scopes.report_figures(12), ("report", 12)),
+        (scopes.organisation_figures(3), ("organisation", 3)),
+        (FIGURES, None),
+        (scopes.report(12), None),
+        (scopes.organisation(3), None),
+        (scopes.recommendation(7), None),
+        (EVERYTHING, None),
+        ("figures:report:", None),
+        ("figures:report:x1", None),
+    ],
+)
+def test_whose_current_figures_a_scope_names(scope, expected):
+    assert scopes.figures_of(scope) == expected
+
+
+@given(st.sampled_from(["report", "organisation"]), st.integers(min_value=1, max_value=2**62))
+def test_the_figures_named_are_those_of_the_scope_made(kind, number):
+    made = scopes.report_figures(number) if kind == "report" else scopes.organisation_figures(number)
+    assert scopes.figures_of(made) == (kind, number)

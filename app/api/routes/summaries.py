@@ -30,9 +30,9 @@ async def portfolio_summary(
     session: SessionDep,
     as_of: AsOfDep,
 ):
-    lines = request.app.state.organisation_lines
+    kept = request.app.state.portfolio_parts
     answer = await computed_answer(
-        request, lambda: service.portfolio_summary(session, as_of=as_of, kept_lines=lines)
+        request, lambda: service.portfolio_summary(session, as_of=as_of, kept=kept)
     )
     return answer.response(response)
 
