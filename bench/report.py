@@ -100,6 +100,24 @@ def _label(key: str) -> str:
     return "d′" if key == "d_today" else key
 
 
+def _after_writes_note(after: dict) -> str:
+    """``bench.after_write``'s medians, in a sentence."""
+
+    def reads(case: str) -> str:
+        ms = after[case]
+        return (
+            f"the portfolio summary {_fmt(ms['summary'])} ms, the report's summary "
+            f"{_fmt(ms['report_summary'])}, the overdue page {_fmt(ms['overdue_today'])}, "
+            f"the detail {_fmt(ms['detail'])}"
+        )
+
+    return (
+        f"right after a write, alone (the median of {after['writes']}): after a progress update that "
+        f"moves its owner's status, {reads('moved')}; after one that restates it, {reads('restated')}; "
+        f"asked again, {reads('again')}"
+    )
+
+
 def _mix_note(cell: dict) -> str | None:
     """(g) against the bound its parts give (``mix_bound``): at the rates they reached alone in the
     same run, and with writes at the write ceiling's rate."""
@@ -315,6 +333,8 @@ def render_markdown(results: dict) -> str:
                 + f"; overdue as of {results['as_of']}: {_fmt(info.get('overdue_total'))}, as of today: "
                 f"{_fmt(info.get('overdue_today_total'))}"
             )
+        if info.get("after_writes"):
+            notes.append(_after_writes_note(info["after_writes"]))
         for row in cell.get("rows", []):
             if row["key"] == "a" and row.get("counters"):
                 answered = sum(row["counters"].get(k, 0) for k in ("s2xx", "s3xx", "s4xx", "s5xx"))

@@ -114,6 +114,17 @@ def test_the_mix_is_compared_with_the_bound_its_parts_give(bench_run):
     assert f"(g) ran at {rates['g'] / bound:.2f} of the first" in note
 
 
+def test_the_reads_right_after_writes_are_reported(bench_run):
+    markdown, results = bench_run
+    after = results["cells"][0]["preflight"]["after_writes"]
+    assert after["writes"] > 0
+    for case in ("moved", "restated", "again"):
+        assert set(after[case]) == {"summary", "report_summary", "overdue_today", "detail"}
+        assert all(ms > 0 for ms in after[case].values())
+    (note,) = [line for line in markdown.splitlines() if line.startswith("- right after a write")]
+    assert f"moves its owner's status, the portfolio summary {after['moved']['summary']:,.1f} ms" in note
+
+
 def test_the_mix_asks_what_its_composition_says():
     manifest = {"write_targets": [(1, "A"), (2, "B")], "recommendation_ids": [1, 2, 3], "report_ids": [7]}
     plan = mix_plan(manifest, length=30)
