@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.domain import scopes
 from app.services import report_figures
 from app.services.as_of import AsOf
 from app.services.kept_parts import KeptParts
@@ -34,19 +35,24 @@ class Recorded:
         return self.read(connection, when, ids)
 
 
+class RecordedParts(PortfolioParts):
+    """The application's parts, read by ``Recorded`` readers."""
+
+    def __init__(self) -> None:
+        self.readers = (Recorded(tallied_lines), Recorded(report_figures.read))
+        self.organisations = KeptParts("organisation", self.readers[0], also_moved_by=[scopes.ORGANISATIONS])
+        self.reports = KeptParts("report", self.readers[1], tally=report_figures.tally)
+
+
 @pytest.fixture
-def parts() -> PortfolioParts:
-    kept = PortfolioParts()
-    kept.organisations = KeptParts("organisation", Recorded(tallied_lines), also_moved_by=["organisations"])
-    kept.reports = KeptParts("report", Recorded(report_figures.read), tally=report_figures.tally)
-    return kept
+def parts() -> RecordedParts:
+    return RecordedParts()
 
 
-def _asked(parts: PortfolioParts) -> tuple[list, list]:
-    """What each reader was asked for since the last call."""
-    readers = (parts.organisations._read, parts.reports._read)
-    asked = tuple(list(reader.asked) for reader in readers)
-    for reader in readers:
+def _asked(parts: RecordedParts) -> tuple[list, list]:
+    """What each reader (organisations', reports') was asked for since the last call."""
+    asked = tuple(list(reader.asked) for reader in parts.readers)
+    for reader in parts.readers:
         reader.asked.clear()
     return asked
 
