@@ -14,10 +14,11 @@ from bench.scenarios import SUMMARY, overdue_path, progress_body, progress_path
 def preflight(base: str, auth: dict, manifest: dict, as_of: str) -> dict:
     """One request of each kind before the load: sizes, ETag, status codes, idempotency.
 
-    The reads first, then the writes (which change what the summaries say, so the probes of (c)
-    and (d) find their answers not yet computed: "first ms"), the reads right after writes
-    (``after_writes``), then the ETag that (a) polls with, still current when it does."""
-    info: dict = {}
+    The reads right after writes first (``after_writes``, which leave answers in memory), then
+    the reads, then the writes (which change what the summaries say, so the probes of (c) and
+    (d) find their answers not yet computed: "first ms"), then the ETag that (a) polls with,
+    still current when it does."""
+    info: dict = {"after_writes": after_writes(base, auth, manifest["write_targets"][-WRITES:])}
     checks = {
         "report_summary": f"/api/v1/reports/{manifest['report_ids'][0]}/summary",
         "overdue": overdue_path(as_of),
@@ -45,7 +46,6 @@ def preflight(base: str, auth: dict, manifest: dict, as_of: str) -> dict:
         raise RuntimeError(f"POST {url} answered {first[0]}: {first[2][:300]!r}")
     again = http("POST", url, headers, progress_body(code))
     info["idempotency_replayed"] = again[0] in (200, 201) and _json_id(again[2]) == _json_id(first[2])
-    info["after_writes"] = after_writes(base, auth, manifest["write_targets"][-WRITES:])
     status, _, _ = http("GET", base + SUMMARY)
     info["anonymous_summary_status"] = status
     status, headers, body = http("GET", base + SUMMARY, auth)
